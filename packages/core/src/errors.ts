@@ -1,0 +1,69 @@
+/** Stable codes carried by every error the suite itself raises. */
+export type ResilienceErrorCode =
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_IDEMPOTENCY_KEY_REUSED'
+  | 'ERR_IDEMPOTENCY_KEY_INVALID'
+  | 'ERR_DEAD_LETTER_SINK'
+  | 'ERR_DEAD_LETTER_SINK_TIMEOUT'
+  | 'ERR_REPLAY_REFUSED'
+  | 'ERR_CHAOS_REFUSED'
+  | 'ERR_STORE_UNAVAILABLE';
+
+/**
+ * A brand kept under a registered symbol, so `isResilienceError` holds across two installed copies of the
+ * package (where `instanceof` would not).
+ */
+const BRAND = Symbol.for('axios-resilience.error');
+
+export interface ResilienceErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class of every error the suite raises itself. axios errors are never wrapped in it. */
+export class ResilienceError extends Error {
+  readonly code: ResilienceErrorCode;
+  override readonly cause?: unknown;
+
+  constructor(code: ResilienceErrorCode, message: string, options: ResilienceErrorOptions = {}) {
+    super(message);
+    this.name = 'ResilienceError';
+    this.code = code;
+    if (options.cause !== undefined) this.cause = options.cause;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** Thrown when a request cannot get a rate-limit token in time, or the store policy rejects it. */
+export class RateLimitedError extends ResilienceError {
+  /** The bucket the request waited on. */
+  readonly key: string;
+  constructor(message: string, key: string, options: ResilienceErrorOptions = {}) {
+    super('ERR_RATE_LIMITED', message, options);
+    this.name = 'RateLimitedError';
+    this.key = key;
+  }
+}
+
+/** Thrown before anything is sent when one idempotency key is used for two different requests. */
+export class IdempotencyKeyReusedError extends ResilienceError {
+  constructor(message: string, options: ResilienceErrorOptions = {}) {
+    super('ERR_IDEMPOTENCY_KEY_REUSED', message, options);
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
+
+export function isResilienceError(value: unknown): value is ResilienceError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export function isRateLimitedError(value: unknown): value is RateLimitedError {
+  return isResilienceError(value) && value.code === 'ERR_RATE_LIMITED';
+}
+
+export function isIdempotencyKeyReusedError(value: unknown): value is IdempotencyKeyReusedError {
+  return isResilienceError(value) && value.code === 'ERR_IDEMPOTENCY_KEY_REUSED';
+}

@@ -1,0 +1,114 @@
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { systemClock, type Clock } from './clock';
+import { getResilience, updateResilience } from './state';
+
+/**
+ * Where each layer sits in an attempt. Request side runs in ascending order before the adapter; response
+ * side in ascending order after it. Gaps leave room for users' own layers.
+ */
+export const REQUEST_STAGE = { idempotency: 100, rateLimit: 200, chaos: 300 } as const;
+export const RESPONSE_STAGE = { rateLimitLearner: 100, retry: 200, deadLetter: 300 } as const;
+
+export type RequestHandler = (
+  config: InternalAxiosRequestConfig,
+) => InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig>;
+export type ResponseFulfilledHandler = (response: AxiosResponse) => AxiosResponse | Promise<AxiosResponse>;
+export type ResponseRejectedHandler = (error: unknown) => unknown;
+
+/** One layer's part in the chain. */
+export interface Layer {
+  /** A name for diagnostics; two layers of the same name on one instance are allowed (for example two limiters). */
+  name: string;
+  requestStage?: number;
+  request?: RequestHandler;
+  responseStage?: number;
+  onResponse?: ResponseFulfilledHandler;
+  onResponseError?: ResponseRejectedHandler;
+}
+
+/** What `attachX` returns. */
+export interface Attachment {
+  /** Removes every interceptor this attachment added. Safe to call twice. */
+  eject(): void;
+}
+
+interface Registry {
+  layers: Layer[];
+  requestId: number;
+  responseId: number;
+  clock: Clock;
+}
+
+const registries = new WeakMap<AxiosInstance, Registry>();
+
+function byRequestStage(a: Layer, b: Layer): number {
+  return (a.requestStage ?? 0) - (b.requestStage ?? 0);
+}
+
+function byResponseStage(a: Layer, b: Layer): number {
+  return (a.responseStage ?? 0) - (b.responseStage ?? 0);
+}
+
+/**
+ * Adds a layer to the instance's one ordered chain. axios runs request interceptors last-registered-first
+ * and response interceptors first-registered-first, so layers that each called `interceptors.use` would
+ * run in an order that depends on attach order. Instead core installs a single request and a single
+ * response interceptor per instance and runs the registered layers by stage.
+ */
+export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Clock = systemClock): Attachment {
+  let registry = registries.get(instance);
+  if (!registry) {
+    const created: Registry = { layers: [], requestId: -1, responseId: -1, clock };
+    created.requestId = instance.interceptors.request.use((config) => runRequest(created, config));
+    created.responseId = instance.interceptors.response.use(
+      (response) => runResponse(created, Promise.resolve(response)),
+      (error) => runResponse(created, Promise.reject(error)),
+    );
+    registries.set(instance, created);
+    registry = created;
+  }
+  const owner = registry;
+  owner.layers.push(layer);
+  let ejected = false;
+  return {
+    eject() {
+      if (ejected) return;
+      ejected = true;
+      const index = owner.layers.indexOf(layer);
+      if (index >= 0) owner.layers.splice(index, 1);
+      if (owner.layers.length === 0 && registries.get(instance) === owner) {
+        instance.interceptors.request.eject(owner.requestId);
+        instance.interceptors.response.eject(owner.responseId);
+        registries.delete(instance);
+      }
+    },
+  };
+}
+
+/** The layers attached to an instance, in request order (for diagnostics and tests). */
+export function attachedLayers(instance: AxiosInstance): string[] {
+  return [...(registries.get(instance)?.layers ?? [])].sort(byRequestStage).map((layer) => layer.name);
+}
+
+async function runRequest(registry: Registry, config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
+  const state = getResilience(config);
+  const now = registry.clock.now();
+  updateResilience(config, {
+    attempt: (state.attempt ?? 0) + 1,
+    firstAttemptAt: state.firstAttemptAt ?? now,
+  });
+  let current = config;
+  for (const layer of [...registry.layers].sort(byRequestStage)) {
+    if (layer.request) current = await layer.request(current);
+  }
+  updateResilience(current, { lastAttemptAt: registry.clock.now() });
+  return current;
+}
+
+function runResponse(registry: Registry, outcome: Promise<AxiosResponse>): Promise<AxiosResponse> {
+  let chain: Promise<AxiosResponse> = outcome;
+  for (const layer of [...registry.layers].sort(byResponseStage)) {
+    chain = chain.then(layer.onResponse, layer.onResponseError as (error: unknown) => AxiosResponse);
+  }
+  return chain;
+}
