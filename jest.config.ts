@@ -14,7 +14,7 @@ const config: Config = {
   },
   moduleNameMapper: {
     '^@axios-resilience/dlq/cli$': '<rootDir>/packages/dlq/src/cli.ts',
-    '^@axios-resilience/chaos/proxy$': '<rootDir>/packages/chaos/src/proxy-entry.ts',
+    '^@axios-resilience/chaos/proxy$': '<rootDir>/packages/chaos/src/proxy.ts',
     '^@axios-resilience/(core|retry|idempotency|ratelimit|dlq|chaos|testkit)$': '<rootDir>/packages/$1/src/index.ts',
     '^axios-resilience$': '<rootDir>/packages/axios-resilience/src/index.ts',
   },
