@@ -30,7 +30,10 @@ export function isIdempotentMethod(method: string): boolean {
 }
 
 /** A request carries an idempotency key when the layer gave it one or the caller set the header. */
-export function hasIdempotencyKey(config: AxiosRequestConfig | undefined, headerName = DEFAULT_IDEMPOTENCY_HEADER): boolean {
+export function hasIdempotencyKey(
+  config: AxiosRequestConfig | undefined,
+  headerName = DEFAULT_IDEMPOTENCY_HEADER,
+): boolean {
   if (!config) return false;
   const fromState = getResilience(config).idempotencyKey;
   if (typeof fromState === 'string' && fromState.length > 0) return true;
@@ -39,7 +42,10 @@ export function hasIdempotencyKey(config: AxiosRequestConfig | undefined, header
 }
 
 /** True for a failure with no HTTP response whose code is in `codes`. */
-export function isRetryableNetworkError(error: AxiosError, codes: readonly string[] = RETRYABLE_NETWORK_CODES): boolean {
+export function isRetryableNetworkError(
+  error: AxiosError,
+  codes: readonly string[] = RETRYABLE_NETWORK_CODES,
+): boolean {
   if (error.response) return false;
   const code = error.code ?? (error.cause as { code?: string } | undefined)?.code;
   return typeof code === 'string' && codes.includes(code);

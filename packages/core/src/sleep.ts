@@ -26,10 +26,13 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
       clock.clearTimeout(handle);
       reject(canceledError(signal));
     };
-    const handle = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const handle = clock.setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

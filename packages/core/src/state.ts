@@ -4,7 +4,6 @@ import type { AxiosRequestConfig } from 'axios';
  * What a caller may set per request under `config.resilience`. Each layer package widens this interface
  * with its own override (the retry package adds `retry`), so the type grows with what is installed.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ResilienceRequestOptions {
   /** Use this idempotency key, or `false` to send none. */
   idempotencyKey?: string | false;
@@ -65,7 +64,10 @@ export function getResilience(config: ConfigLike): Readonly<ResilienceConfig> {
  * Writes into `config.resilience`, creating it when absent. Mutating in place is safe: axios gives every
  * request its own merged copy of plain objects, so no two requests share this object.
  */
-export function updateResilience(config: Pick<AxiosRequestConfig, 'resilience'>, patch: Partial<ResilienceConfig>): ResilienceConfig {
+export function updateResilience(
+  config: Pick<AxiosRequestConfig, 'resilience'>,
+  patch: Partial<ResilienceConfig>,
+): ResilienceConfig {
   const current = (config.resilience ??= {}) as ResilienceConfig;
   Object.assign(current, patch);
   return current;

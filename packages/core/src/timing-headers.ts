@@ -117,7 +117,10 @@ export function parseIetfRateLimit(value: unknown): RateLimitInfo | undefined {
     const info: RateLimitInfo = {
       limit: parseNonNegativeInteger(fields.get('limit')),
       remaining: parseNonNegativeInteger(fields.get('remaining')),
-      resetMs: parseNonNegativeInteger(fields.get('reset')) !== undefined ? finiteMs(Number(fields.get('reset')) * 1000) : undefined,
+      resetMs:
+        parseNonNegativeInteger(fields.get('reset')) !== undefined
+          ? finiteMs(Number(fields.get('reset')) * 1000)
+          : undefined,
     };
     return info.remaining === undefined && info.resetMs === undefined ? undefined : info;
   }
@@ -142,7 +145,8 @@ export function parseIetfRateLimit(value: unknown): RateLimitInfo | undefined {
     if (candidateExhausted && !bestExhausted) best = candidate;
     else if (candidateExhausted === bestExhausted) {
       if ((candidate.remaining ?? Infinity) < (best.remaining ?? Infinity)) best = candidate;
-      else if (candidate.remaining === best.remaining && (candidate.resetMs ?? 0) > (best.resetMs ?? 0)) best = candidate;
+      else if (candidate.remaining === best.remaining && (candidate.resetMs ?? 0) > (best.resetMs ?? 0))
+        best = candidate;
     }
   }
   return best;

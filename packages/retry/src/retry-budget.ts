@@ -1,0 +1,67 @@
+import { systemClock, type Clock } from '@axios-resilience/core';
+
+export interface RetryBudgetOptions {
+  /**
+   * Retries allowed per second whatever the traffic, and the tokens the bucket starts with.
+   * @default 10
+   */
+  minPerSecond?: number;
+  /**
+   * Fraction of a retry token each first attempt earns: 0.2 lets retries add at most 20 % on top of
+   * the traffic in a sustained outage.
+   * @default 0.2
+   */
+  ratio?: number;
+  /**
+   * Most tokens the bucket holds, so a long healthy spell cannot bank an unbounded burst of retries.
+   * @default 10 * minPerSecond (100)
+   */
+  maxTokens?: number;
+}
+
+/**
+ * A token bucket shared by all requests of one instance: an outage cannot turn into a retry storm,
+ * since retries can only spend what first attempts and the per-second floor have earned.
+ */
+export class RetryBudget {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    readonly minPerSecond: number,
+    readonly ratio: number,
+    readonly maxTokens: number,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.tokens = Math.min(minPerSecond, maxTokens);
+    this.refilledAt = clock.now();
+  }
+
+  /** Credit earned by a first attempt. */
+  recordFirstAttempt(): void {
+    this.refill();
+    this.tokens = Math.min(this.maxTokens, this.tokens + this.ratio);
+  }
+
+  /** Takes one token for a retry; false when none is left. */
+  tryWithdraw(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Tokens available now (fractional). */
+  available(): number {
+    this.refill();
+    return this.tokens;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    const elapsedMs = now - this.refilledAt;
+    if (elapsedMs <= 0) return;
+    this.refilledAt = now;
+    this.tokens = Math.min(this.maxTokens, this.tokens + (elapsedMs / 1000) * this.minPerSecond);
+  }
+}
