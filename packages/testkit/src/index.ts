@@ -7,3 +7,4 @@ export {
   type TestHandler,
   type RecordedRequest,
 } from './http-server';
+export { stubAdapter, type StubAdapter, type StubHandler, type StubReply } from './stub-adapter';
