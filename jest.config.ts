@@ -20,6 +20,7 @@ const config: Config = {
   },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 30_000,
+  maxWorkers: 2,
   detectOpenHandles: false,
 };
 
