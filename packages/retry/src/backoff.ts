@@ -40,7 +40,7 @@ export function exponentialDelay(retryIndex: number, baseDelayMs: number, maxDel
 /**
  * The wait before retry `retryIndex` when the server gave no hint. Pure: exported so users and the
  * herd benchmark can run the exact schedule.
- * - `additive` (default): exponential + uniform 0..jitterMs, the article's formula.
+ * - `additive` (default): exponential + uniform 0..jitterMs.
  * - `full`: uniform 0..exponential (AWS "full jitter").
  * - `equal`: half the exponential + uniform 0..half.
  * - `decorrelated`: uniform baseDelayMs..3x the previous wait, capped (AWS "decorrelated jitter").

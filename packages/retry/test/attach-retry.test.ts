@@ -107,7 +107,7 @@ describe('server timing hints', () => {
 });
 
 describe('backoff and limits', () => {
-  it('waits base * 2^n plus 0..500 ms of jitter by default, and gives up after 6 attempts', async () => {
+  it('waits base * 2^n plus 0..1000 ms of jitter by default, and gives up after 6 attempts', async () => {
     const { instance, adapter } = scriptedInstance([{ status: 503 }]);
     const delays: number[] = [];
     attachRetry(instance, {
@@ -117,8 +117,8 @@ describe('backoff and limits', () => {
     });
     const { error } = await runWithFakeTime(() => instance.get('/x'));
     expect(adapter.calls).toHaveLength(6);
-    expect(delays).toEqual([750, 1250, 2250, 4250, 8250]);
-    expect(getFailureSummary(error)).toEqual({ attempts: 6, totalDelayMs: 16_750, reason: 'retries-exhausted' });
+    expect(delays).toEqual([1000, 1500, 2500, 4500, 8500]);
+    expect(getFailureSummary(error)).toEqual({ attempts: 6, totalDelayMs: 18_000, reason: 'retries-exhausted' });
   });
 
   it('never lets the summed waits pass maxTotalDelayMs', async () => {
