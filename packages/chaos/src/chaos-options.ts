@@ -1,0 +1,98 @@
+import type { InternalAxiosRequestConfig } from 'axios';
+import {
+  assertBoolean,
+  assertFunction,
+  assertKnownKeys,
+  assertPlainObject,
+  systemClock,
+  systemRandom,
+  type Clock,
+} from '@axios-resilience/core';
+import { DEFAULT_FAULTS, type ResolvedChaosFault } from './fault';
+import {
+  DEFAULT_CHAOS_RATE,
+  FAULT_PICKER_KEYS,
+  resolveFaultPickerOptions,
+  type FaultPickerOptions,
+  type ResolvedFaultPickerOptions,
+} from './fault-picker';
+
+/** What `onFault` receives: the fault chosen and a summary of the request (never its headers or body). */
+export interface ChaosFaultState {
+  fault: ResolvedChaosFault;
+  /** Upper-case HTTP method. */
+  method: string;
+  /** The absolute URL, baseURL joined and params serialised. */
+  url: string;
+  /** The attempt the fault hits (1 for the first; retries re-enter the chain and draw again). */
+  attempt: number;
+}
+
+export interface ChaosOptions extends FaultPickerOptions {
+  /**
+   * Which requests may get a fault; others pass untouched and do not consume a draw. A `match` that throws
+   * counts as no match.
+   * @default every request
+   */
+  match?: (config: InternalAxiosRequestConfig) => boolean | Promise<boolean>;
+  /**
+   * Called when a fault is chosen for an attempt, before it happens. Errors it throws are ignored.
+   * @default undefined
+   */
+  onFault?: (state: ChaosFaultState) => void | Promise<void>;
+  /**
+   * The timers that latency and timeouts wait on.
+   * @default the global timers, read at call time
+   */
+  clock?: Clock;
+  /**
+   * Run even when `NODE_ENV` is `production`. Without it, attaching there throws `ERR_CHAOS_REFUSED`.
+   * @default false
+   */
+  allowInProduction?: boolean;
+}
+
+export interface ResolvedChaosOptions extends ResolvedFaultPickerOptions {
+  match: ChaosOptions['match'];
+  onFault: ChaosOptions['onFault'];
+  clock: Clock;
+  allowInProduction: boolean;
+}
+
+/** The defaults in one place; `seed`, `match` and `onFault` are unset by default. */
+export const DEFAULT_CHAOS_OPTIONS = Object.freeze({
+  rate: DEFAULT_CHAOS_RATE,
+  faults: DEFAULT_FAULTS,
+  random: systemRandom,
+  clock: systemClock,
+  allowInProduction: false,
+}) satisfies ChaosOptions;
+
+const KNOWN_KEYS: readonly string[] = [...FAULT_PICKER_KEYS, 'match', 'onFault', 'clock', 'allowInProduction'];
+
+/** Validates the options of `attachChaos` and fills in defaults. Throws a `TypeError` naming a wrong option. */
+export function resolveChaosOptions(options: ChaosOptions = {}, path = 'chaos'): ResolvedChaosOptions {
+  assertPlainObject(path, options);
+  assertKnownKeys(path, options as Record<string, unknown>, KNOWN_KEYS);
+  const picker = resolveFaultPickerOptions(options as Record<string, unknown>, path);
+  const {
+    match,
+    onFault,
+    clock = DEFAULT_CHAOS_OPTIONS.clock,
+    allowInProduction = DEFAULT_CHAOS_OPTIONS.allowInProduction,
+  } = options;
+  if (match !== undefined) assertFunction(`${path}.match`, match);
+  if (onFault !== undefined) assertFunction(`${path}.onFault`, onFault);
+  assertPlainObject(`${path}.clock`, clock);
+  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
+    assertFunction(`${path}.clock.${method}`, clock[method]);
+  }
+  assertBoolean(`${path}.allowInProduction`, allowInProduction);
+  return {
+    ...picker,
+    match: match as ChaosOptions['match'],
+    onFault: onFault as ChaosOptions['onFault'],
+    clock: clock as unknown as Clock,
+    allowInProduction,
+  };
+}
