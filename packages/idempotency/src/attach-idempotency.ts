@@ -1,0 +1,144 @@
+import {
+  REQUEST_STAGE,
+  ResilienceError,
+  getResilience,
+  optionError,
+  readHeader,
+  registerLayer,
+  requestMethod,
+  updateResilience,
+  type Attachment,
+  type RequestHandler,
+} from '@axios-resilience/core';
+import type { AxiosInstance, AxiosRequestConfig, InternalAxiosRequestConfig } from 'axios';
+import { assertValidIdempotencyKey, formatIdempotencyKey, parseIdempotencyKeyHeader } from './idempotency-key';
+import {
+  resolveIdempotencyOptions,
+  type IdempotencyOptions,
+  type ResolvedIdempotencyOptions,
+} from './idempotency-options';
+import { requestFingerprint } from './request-fingerprint';
+import { createReuseGuard, type ReuseGuard } from './reuse-guard';
+
+/** The raw interceptors, for wiring `instance.interceptors.request.use(...)` by hand. */
+export interface IdempotencyInterceptors {
+  request: [onFulfilled: RequestHandler];
+}
+
+type Headers = InternalAxiosRequestConfig['headers'] | Record<string, unknown> | undefined;
+
+function headerSetter(headers: Headers): ((name: string, value: string | undefined) => void) | undefined {
+  if (headers && typeof (headers as { set?: unknown }).set === 'function') {
+    const axiosHeaders = headers as InternalAxiosRequestConfig['headers'];
+    return (name, value) => (value === undefined ? axiosHeaders.delete(name) : axiosHeaders.set(name, value));
+  }
+  return undefined;
+}
+
+/** Sets (or, with `undefined`, removes) a header case-insensitively on `AxiosHeaders` or a plain object. */
+function writeHeader(config: AxiosRequestConfig, name: string, value: string | undefined): void {
+  const setter = headerSetter(config.headers as Headers);
+  if (setter) {
+    setter(name, value);
+    return;
+  }
+  const plain = { ...((config.headers as Record<string, unknown> | undefined) ?? {}) };
+  for (const existing of Object.keys(plain)) {
+    if (existing.toLowerCase() === name.toLowerCase()) delete plain[existing];
+  }
+  if (value !== undefined) plain[name] = value;
+  config.headers = plain as AxiosRequestConfig['headers'];
+}
+
+function generateKey(options: ResolvedIdempotencyOptions): string {
+  let key: unknown;
+  try {
+    key = options.generateKey();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ResilienceError('ERR_IDEMPOTENCY_KEY_INVALID', `generateKey() threw: ${reason}. Nothing was sent.`, {
+      cause: error,
+    });
+  }
+  assertValidIdempotencyKey(key, options.maxKeyLength, 'generateKey()');
+  return key;
+}
+
+/**
+ * The key for this attempt, or `undefined` for a request that gets none. Precedence: an opt-out, then the
+ * key already in `config.resilience` (the caller's, or the one an earlier attempt of this operation
+ * recorded), then a header the caller set, then a new key for a method that gets one.
+ */
+function chooseKey(
+  config: InternalAxiosRequestConfig,
+  options: ResolvedIdempotencyOptions,
+): string | false | undefined {
+  const requested = getResilience(config).idempotencyKey as unknown;
+  if (requested === false) return false;
+  const header = readHeader(config.headers, options.headerName);
+  if (requested !== undefined && requested !== null) {
+    // A header already carrying this key means an earlier attempt (or the caller) sent it: nothing to check.
+    const alreadySent =
+      typeof requested === 'string' &&
+      header !== undefined &&
+      (header === requested || header === formatIdempotencyKey(requested, options.format));
+    if (!alreadySent) assertValidIdempotencyKey(requested, options.maxKeyLength, 'resilience.idempotencyKey');
+    return requested as string;
+  }
+  if (header !== undefined && header.length > 0) {
+    // In raw format the header is the key, quotes and all, so a replay elsewhere sends the very same value.
+    return options.format === 'structured' ? parseIdempotencyKeyHeader(header) : header;
+  }
+  if (!options.methods.includes(requestMethod(config))) return undefined;
+  return generateKey(options);
+}
+
+function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandler {
+  const guard: ReuseGuard | undefined =
+    options.guard === false ? undefined : 'check' in options.guard ? options.guard : createReuseGuard(options.guard);
+
+  return (config) => {
+    const key = chooseKey(config, options);
+    if (key === false) {
+      writeHeader(config, options.headerName, undefined);
+      return config;
+    }
+    if (key === undefined) return config;
+    // Retries of one operation re-send the config axios already serialised; checking only the first
+    // attempt means a retry can never be mistaken for a second operation under the same key.
+    if (guard && (getResilience(config).attempt ?? 1) <= 1) guard.check(key, requestFingerprint(config));
+    updateResilience(config, { idempotencyKey: key });
+    const header = readHeader(config.headers, options.headerName);
+    if (header !== key && header !== formatIdempotencyKey(key, options.format)) {
+      writeHeader(config, options.headerName, formatIdempotencyKey(key, options.format));
+    }
+    return config;
+  };
+}
+
+/**
+ * The idempotency layer as raw interceptors: `instance.interceptors.request.use(...request)`. Prefer
+ * `attachIdempotency`, which keeps the layer's place in the pipeline whatever the attach order.
+ */
+export function createIdempotencyInterceptors(options?: IdempotencyOptions): IdempotencyInterceptors {
+  return { request: [createRequestHandler(resolveIdempotencyOptions(options))] };
+}
+
+/**
+ * Gives every write one idempotency key per logical operation, sent on every attempt: generated before the
+ * first attempt, reused by every retry, and never reused for a different request (the reuse guard).
+ */
+export function attachIdempotency(instance: AxiosInstance, options?: IdempotencyOptions): Attachment {
+  if (typeof instance !== 'function' && (typeof instance !== 'object' || instance === null)) {
+    throw optionError('instance', 'an axios instance', instance);
+  }
+  if (typeof (instance as Partial<AxiosInstance>).interceptors?.request?.use !== 'function') {
+    throw optionError('instance', 'an axios instance', instance);
+  }
+  const resolved = resolveIdempotencyOptions(options);
+  return registerLayer(
+    instance,
+    { name: 'idempotency', requestStage: REQUEST_STAGE.idempotency, request: createRequestHandler(resolved) },
+    resolved.clock,
+  );
+}
