@@ -115,6 +115,12 @@ export interface FlakyApiOptions {
    */
   requireIdempotencyKey?: boolean;
   /**
+   * Answer CORS preflights and allow any origin, so a page in a browser can call the API (preflights are not
+   * counted as requests).
+   * @default false
+   */
+  cors?: boolean;
+  /**
    * Keep every request in `requests` (turn off for very long benchmarks).
    * @default true
    */
@@ -419,6 +425,13 @@ export async function startFlakyApi(options: FlakyApiOptions = {}): Promise<Flak
   const random = seededRandom(options.seed ?? 1);
   const keyHeader = (options.idempotencyHeader ?? 'Idempotency-Key').toLowerCase();
   const recordRequests = options.recordRequests ?? true;
+  const corsHeaders: Record<string, string> = options.cors
+    ? {
+        'access-control-allow-origin': '*',
+        'access-control-expose-headers':
+          'retry-after, retry-after-ms, idempotent-replayed, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset',
+      }
+    : {};
   if (options.script !== undefined && !Array.isArray(options.script)) fail('script', 'an array', options.script);
   const script: (FlakyFault | null)[] = (options.script ?? []).map((step, index) =>
     normaliseStep(step, settings, `script[${index}]`),
@@ -480,6 +493,7 @@ export async function startFlakyApi(options: FlakyApiOptions = {}): Promise<Flak
     response.writeHead(answer.status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(payload),
+      ...corsHeaders,
       ...answer.headers,
     });
     response.end(payload);
@@ -652,6 +666,18 @@ export async function startFlakyApi(options: FlakyApiOptions = {}): Promise<Flak
   }
 
   async function handle(raw: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (options.cors && raw.method === 'OPTIONS') {
+      await readBody(raw);
+      response.writeHead(204, {
+        ...corsHeaders,
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers':
+          raw.headers['access-control-request-headers'] ?? 'content-type, idempotency-key',
+        'access-control-max-age': '600',
+      });
+      response.end();
+      return;
+    }
     const receivedAt = Date.now();
     const bytes = await readBody(raw);
     stats.requests += 1;
