@@ -85,9 +85,16 @@ export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Cloc
   };
 }
 
-/** The layers attached to an instance, in request order (for diagnostics and tests). */
+/** A layer's place in an attempt's whole journey: request side first, then response side. */
+function pipelinePosition(layer: Layer): number {
+  return layer.requestStage ?? 10_000 + (layer.responseStage ?? 0);
+}
+
+/** The layers attached to an instance, in pipeline order (for diagnostics and tests). */
 export function attachedLayers(instance: AxiosInstance): string[] {
-  return [...(registries.get(instance)?.layers ?? [])].sort(byRequestStage).map((layer) => layer.name);
+  return [...(registries.get(instance)?.layers ?? [])]
+    .sort((a, b) => pipelinePosition(a) - pipelinePosition(b))
+    .map((layer) => layer.name);
 }
 
 async function runRequest(registry: Registry, config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
