@@ -344,7 +344,7 @@ describe('attachChaos: selection, hooks, re-entry', () => {
       faults: [{ kind: 'status', status: 429 }, { kind: 'status', status: 503 }, { kind: 'network' }],
       random: () => values.shift() as number,
     });
-    expect(attachedLayers(instance)).toEqual(['test-retry', 'chaos']);
+    expect(attachedLayers(instance)).toEqual(['chaos', 'test-retry']);
     const response = await instance.get('/eventually');
     expect(response.status).toBe(200);
     expect(seenByRetry).toEqual(['429', '503', 'ECONNRESET']);
