@@ -6,7 +6,8 @@ import { fileSink } from './file-sink';
 import type { DeadLetterRecord } from './record';
 import { redactUrl } from './redact';
 import { replay, type ReplayProgress, type ReplayResult } from './replay';
-import { sinkRecords, type DeadLetterSink } from './sink';
+import { DEFAULT_PG_SINK_TABLE, pgSink } from './pg-sink';
+import { isLeasingSink, sinkRecords, type DeadLetterSink } from './sink';
 import { DEFAULT_UPSTASH_SINK_KEY, upstashSink, type UpstashSinkClient } from './upstash-sink';
 
 /**
@@ -45,6 +46,8 @@ Sink (one of):
   --file PATH                           a JSONL file written by fileSink()
   --upstash-url URL --upstash-token T   Redis through @upstash/redis (or UPSTASH_REDIS_REST_URL and
                                         UPSTASH_REDIS_REST_TOKEN); --upstash-key K (default ${DEFAULT_UPSTASH_SINK_KEY})
+  --pg URL                              a PostgreSQL table through pg (the password may come from PGPASSWORD);
+                                        --pg-table T (default ${DEFAULT_PG_SINK_TABLE})
 
 Durations: 500ms, 30s, 15m, 24h, 7d (a bare number is milliseconds).
 Exit codes: 0 ok, 1 some replays failed, 2 usage error, 3 not found or sink error.
@@ -55,6 +58,8 @@ const OPTIONS = {
   'upstash-url': { type: 'string' },
   'upstash-token': { type: 'string' },
   'upstash-key': { type: 'string' },
+  pg: { type: 'string' },
+  'pg-table': { type: 'string' },
   limit: { type: 'string' },
   after: { type: 'string' },
   json: { type: 'boolean' },
@@ -74,7 +79,7 @@ const OPTIONS = {
 type OptionName = keyof typeof OPTIONS;
 type Values = { [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : string | boolean };
 
-const SINK_OPTIONS: OptionName[] = ['file', 'upstash-url', 'upstash-token', 'upstash-key', 'help'];
+const SINK_OPTIONS: OptionName[] = ['file', 'upstash-url', 'upstash-token', 'upstash-key', 'pg', 'pg-table', 'help'];
 const COMMAND_OPTIONS: Record<string, OptionName[]> = {
   list: ['limit', 'after', 'json'],
   show: [],
@@ -145,7 +150,7 @@ function guardSink(sink: DeadLetterSink, describe: string, secrets: readonly str
         throw new CliError(EXIT.notFound, `${describe}: ${oneLine(error, secrets)}`);
       }
     };
-  return {
+  const guarded: DeadLetterSink = {
     put: guard(sink.put.bind(sink)),
     get: guard(sink.get.bind(sink)),
     list: guard(sink.list.bind(sink)),
@@ -153,6 +158,12 @@ function guardSink(sink: DeadLetterSink, describe: string, secrets: readonly str
     size: guard(sink.size.bind(sink)),
     close: sink.close?.bind(sink),
   };
+  // Leasing passes through, so a CLI replay and the application's own replayer share the queue safely.
+  if (isLeasingSink(sink)) {
+    guarded.claim = guard(sink.claim.bind(sink));
+    guarded.release = guard(sink.release.bind(sink));
+  }
+  return guarded;
 }
 
 interface OpenedSink {
@@ -167,13 +178,17 @@ interface OpenedSink {
  */
 async function openSink(values: Values, env: CliIo['env']): Promise<OpenedSink> {
   const file = values.file as string | undefined;
-  const upstashUrl = (values['upstash-url'] as string | undefined) ?? (file ? undefined : env.UPSTASH_REDIS_REST_URL);
+  const pg = values.pg as string | undefined;
+  const explicit = file ?? pg;
+  const upstashUrl =
+    (values['upstash-url'] as string | undefined) ?? (explicit ? undefined : env.UPSTASH_REDIS_REST_URL);
   const upstashToken =
-    (values['upstash-token'] as string | undefined) ?? (file ? undefined : env.UPSTASH_REDIS_REST_TOKEN);
-  if (file && (values['upstash-url'] || values['upstash-token'])) {
-    throw usageError('choose one sink: --file or --upstash-url/--upstash-token');
-  }
+    (values['upstash-token'] as string | undefined) ?? (explicit ? undefined : env.UPSTASH_REDIS_REST_TOKEN);
+  const chosen = [file, pg, values['upstash-url'] ?? values['upstash-token']].filter((value) => value !== undefined);
+  if (chosen.length > 1) throw usageError('choose one sink: --file, --pg or --upstash-url/--upstash-token');
+  if (values['pg-table'] !== undefined && pg === undefined) throw usageError('--pg-table needs --pg URL');
   if (file) return openFileSink(file);
+  if (pg) return openPgSink(pg, values['pg-table'] as string | undefined);
   if (upstashUrl || upstashToken) {
     if (!upstashUrl || !upstashToken) {
       throw usageError(
@@ -182,7 +197,7 @@ async function openSink(values: Values, env: CliIo['env']): Promise<OpenedSink> 
     }
     return openUpstashSink(upstashUrl, upstashToken, (values['upstash-key'] as string | undefined) ?? undefined);
   }
-  throw usageError('no sink: pass --file PATH or --upstash-url URL --upstash-token TOKEN');
+  throw usageError('no sink: pass --file PATH, --pg URL or --upstash-url URL --upstash-token TOKEN');
 }
 
 async function openFileSink(path: string): Promise<OpenedSink> {
@@ -209,6 +224,20 @@ async function openUpstashSink(url: string, token: string, key: string | undefin
   const redis = new Redis({ url, token, retry: { retries: 1 }, enableTelemetry: false });
   const sink = upstashSink({ redis, key });
   return { sink: guardSink(sink, `Upstash sink at ${redactUrl(url).value}`, [token]) };
+}
+
+async function openPgSink(url: string, table: string | undefined): Promise<OpenedSink> {
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    throw usageError('--pg: expected a PostgreSQL URL like postgres://user@host:5432/database');
+  }
+  let sink;
+  try {
+    sink = pgSink({ connectionString: url, table });
+  } catch (error) {
+    throw usageError(`--pg-table: ${oneLine(error).replace(/^pgSink\.table: /, '')}`);
+  }
+  const { value, secrets } = redactUrl(url);
+  return { sink: guardSink(sink, `PostgreSQL sink at ${value}`, secrets) };
 }
 
 function row(record: DeadLetterRecord): string {

@@ -43,7 +43,15 @@ export {
   type Redaction,
 } from './redact';
 export { redactedErrorView } from './redacted-error';
-export { type DeadLetterSink, type ListOptions, assertSink, sinkRecords } from './sink';
+export {
+  type DeadLetterSink,
+  type ListOptions,
+  type ClaimOptions,
+  type LeasingSink,
+  assertSink,
+  isLeasingSink,
+  sinkRecords,
+} from './sink';
 export { memorySink, type MemorySink } from './memory-sink';
 export {
   fileSink,
@@ -59,6 +67,15 @@ export {
   type UpstashSinkOptions,
   type UpstashSinkClient,
 } from './upstash-sink';
+export {
+  pgSink,
+  pgSinkSchema,
+  DEFAULT_PG_SINK_TABLE,
+  type PgSink,
+  type PgSinkOptions,
+  type PgQueryable,
+  type PgPoolSettings,
+} from './pg-sink';
 export {
   replay,
   replayRequest,

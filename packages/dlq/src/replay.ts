@@ -6,6 +6,7 @@ import {
   assertNonNegativeNumber,
   assertPlainObject,
   assertPositiveInteger,
+  assertPositiveNumber,
   optionError,
   systemClock,
   type Clock,
@@ -13,13 +14,23 @@ import {
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import { replayBody } from './body';
 import { DEAD_LETTER_RECORD_VERSION, type DeadLetterRecord, type DeadLetterReplayInfo } from './record';
-import { assertSink, sinkIds, type DeadLetterSink } from './sink';
+import { v4 as uuidv4 } from 'uuid';
+import { assertSink, isLeasingSink, sinkIds, type DeadLetterSink, type LeasingSink } from './sink';
 
 /** What happened to one record. */
 export type ReplayOutcome = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
 
 /** Why a record was not sent. */
-export type ReplaySkipReason = 'not-found' | 'not-replayable' | 'too-old' | 'max-replays' | 'unsupported-version';
+export type ReplaySkipReason =
+  | 'not-found'
+  | 'not-replayable'
+  | 'too-old'
+  | 'max-replays'
+  | 'unsupported-version'
+  /** Another replayer holds the record (a leasing sink, with `ids`). */
+  | 'leased'
+  /** Another replayer running at the same time already tried it and failed (a leasing sink). */
+  | 'replayed-concurrently';
 
 export interface ReplayResult {
   id: string;
@@ -75,6 +86,13 @@ export interface ReplayOptions {
   onProgress?: (progress: ReplayProgress) => void;
   /** Stops taking new records and aborts the requests in flight. */
   signal?: AbortSignal;
+  /**
+   * With a sink that leases (`claim`/`release`: `pgSink`, `memorySink`), how long a taken record stays
+   * reserved for this replay. Longer than one record can take (timeout times attempts), since a record
+   * may wait its turn for a moment after it was taken.
+   * @default 300_000 (5 min)
+   */
+  leaseMs?: number;
   /** @default the global timers, read at call time */
   clock?: Clock;
 }
@@ -84,6 +102,7 @@ export const DEFAULT_REPLAY_OPTIONS = Object.freeze({
   maxAgeMs: 86_400_000,
   force: false,
   dryRun: false,
+  leaseMs: 300_000,
 });
 
 const KNOWN_KEYS = [
@@ -99,6 +118,7 @@ const KNOWN_KEYS = [
   'onProgress',
   'signal',
   'clock',
+  'leaseMs',
 ];
 
 /**
@@ -189,9 +209,38 @@ function resolveReplayOptions(options: ReplayOptions) {
   if (settings.maxReplays !== undefined) assertNonNegativeInteger('replay.maxReplays', settings.maxReplays);
   assertBoolean('replay.force', settings.force);
   assertBoolean('replay.dryRun', settings.dryRun);
+  assertPositiveNumber('replay.leaseMs', settings.leaseMs);
   if (settings.onProgress !== undefined) assertFunction('replay.onProgress', settings.onProgress);
   return settings;
 }
+
+/** One record to handle, as a source hands it to a worker. */
+interface Job {
+  /** Where its result goes in the summary. */
+  index: number;
+  id: string;
+  /** The record, when the source already read it (a claim). */
+  record?: DeadLetterRecord;
+  /** This replay holds a lease on it, to give back unless the record is gone. */
+  leased: boolean;
+  /** Asked for by id, but not claimable: missing, or someone else holds it. */
+  unclaimed?: boolean;
+}
+
+/** Where the workers take records from. */
+interface JobSource {
+  /** How many records the replay expects to handle (for progress). */
+  readonly total: number;
+  /** The next job, or `undefined` when there is none. */
+  next(): Promise<Job | undefined>;
+  /** Gives a job's lease back (best effort: a lease that cannot be given back runs out on its own). */
+  giveBack(job: Job): Promise<void>;
+  /** Gives back what was taken but never handed out. */
+  finish(): Promise<void>;
+}
+
+/** Most records taken in one claim: a batch waits for free workers while its leases run. */
+const MAX_CLAIM_BATCH = 100;
 
 async function chooseIds(sink: DeadLetterSink, ids: readonly string[] | undefined, limit: number | undefined) {
   const max = limit ?? Infinity;
@@ -207,34 +256,145 @@ async function chooseIds(sink: DeadLetterSink, ids: readonly string[] | undefine
   return chosen;
 }
 
+/** Without leases: the ids are chosen up front and each record is read just before it is sent. */
+async function listedSource(sink: DeadLetterSink, ids: readonly string[] | undefined, limit: number | undefined) {
+  const chosen = await chooseIds(sink, ids, limit);
+  let next = 0;
+  const source: JobSource = {
+    total: chosen.length,
+    async next() {
+      if (next >= chosen.length) return undefined;
+      const index = next;
+      next += 1;
+      return { index, id: chosen[index], leased: false };
+    },
+    async giveBack() {},
+    async finish() {},
+  };
+  return source;
+}
+
+/**
+ * With leases: records are claimed a batch at a time as workers need them, so replayers running at once
+ * split the queue between them and never send the same record. Without `ids`, each claim starts after
+ * the last id this replay took, so a record released after a failed replay is not taken again by it.
+ */
+async function leasedSource(
+  sink: LeasingSink,
+  settings: { ids?: readonly string[]; limit?: number; concurrency: number; leaseMs: number },
+): Promise<JobSource> {
+  const owner = uuidv4();
+  const batchSize = Math.min(settings.concurrency, MAX_CLAIM_BATCH);
+  const limit = settings.limit ?? Infinity;
+  const wanted = settings.ids ? [...new Set(settings.ids)].slice(0, limit) : undefined;
+  const total = wanted ? wanted.length : Math.min(limit, limit === 0 ? 0 : await sink.size());
+  const buffer: Job[] = [];
+  let taken = 0;
+  let cursor: string | undefined;
+  let exhausted = false;
+  let filling: Promise<void> | undefined;
+
+  async function fill(): Promise<void> {
+    if (wanted) {
+      const batch = wanted.slice(taken, taken + batchSize);
+      if (batch.length === 0) {
+        exhausted = true;
+        return;
+      }
+      const claimed = await sink.claim({ ids: batch, limit: batch.length, owner, leaseMs: settings.leaseMs });
+      const byId = new Map(claimed.map((record) => [record.id, record]));
+      batch.forEach((id, offset) => {
+        const record = byId.get(id);
+        buffer.push({ index: taken + offset, id, record, leased: record !== undefined, unclaimed: !record });
+      });
+      taken += batch.length;
+      return;
+    }
+    const want = Math.min(batchSize, limit - taken);
+    const claimed = want > 0 ? await sink.claim({ limit: want, after: cursor, owner, leaseMs: settings.leaseMs }) : [];
+    if (claimed.length === 0) {
+      exhausted = true;
+      return;
+    }
+    for (const record of claimed) {
+      buffer.push({ index: taken, id: record.id, record, leased: true });
+      taken += 1;
+    }
+    cursor = claimed[claimed.length - 1].id;
+  }
+
+  const giveBack = async (job: Job) => {
+    if (job.leased) await sink.release(job.id, owner).catch(() => false);
+  };
+  return {
+    total,
+    giveBack,
+    async next() {
+      for (;;) {
+        const job = buffer.shift();
+        if (job) return job;
+        if (exhausted) return undefined;
+        filling ??= fill().finally(() => {
+          filling = undefined;
+        });
+        try {
+          await filling;
+        } catch (error) {
+          exhausted = true;
+          throw error;
+        }
+      }
+    },
+    async finish() {
+      await Promise.all(buffer.splice(0).map(giveBack));
+    },
+  };
+}
+
 /**
  * Re-sends dead-lettered requests through `instance`, `concurrency` at a time. A success removes the
  * record; a failure updates the same record (`replays`, `lastReplay`); records that are not replayable,
- * too old or past `maxReplays` are skipped unless `force`.
+ * too old or past `maxReplays` are skipped unless `force`. With a sink that leases records (`claim` and
+ * `release`), each record is leased before it is sent, so replays running at the same time (in this
+ * process or another) never send the same one.
  */
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const settings = resolveReplayOptions(options);
   const { sink, instance, clock, signal } = settings;
-  const ids = await chooseIds(sink, settings.ids, settings.limit);
-  const results: ReplayResult[] = new Array(ids.length);
+  // A dry run changes nothing, leases included.
+  const leasing = isLeasingSink(sink) && !settings.dryRun;
+  const source = leasing
+    ? await leasedSource(sink as LeasingSink, settings)
+    : await listedSource(sink, settings.ids, settings.limit);
+  const results: ReplayResult[] = [];
+  const startedAt = clock.now();
   let done = 0;
 
-  async function replayOne(id: string): Promise<ReplayResult> {
-    const record = await sink.get(id);
+  /**
+   * A leased record another replayer failed since this one began was released so it can be tried again
+   * later, not by a replayer of the same round: that would send it twice in one go. Best effort across
+   * processes, whose clocks may differ.
+   */
+  const triedDuringThisRun = (record: DeadLetterRecord) => {
+    const at = record.lastReplay ? Date.parse(record.lastReplay.at) : NaN;
+    return at > startedAt && at <= clock.now();
+  };
+
+  async function replayOne(job: Job): Promise<ReplayResult> {
+    const { id } = job;
+    if (job.unclaimed) {
+      return { id, outcome: 'skipped', reason: (await sink.get(id)) ? 'leased' : 'not-found' };
+    }
+    const record = job.record ?? (await sink.get(id));
     if (!record) return { id, outcome: 'skipped', reason: 'not-found' };
     const refusal = replayRefusal(record, settings, clock.now());
     if (refusal) return { id, outcome: 'skipped', reason: refusal };
+    if (job.leased && triedDuringThisRun(record)) return { id, outcome: 'skipped', reason: 'replayed-concurrently' };
     if (settings.dryRun) return { id, outcome: 'dry-run' };
 
+    let response;
     try {
-      const response = await instance.request({ ...replayRequest(record), signal });
-      const result: ReplayResult = { id, outcome: 'succeeded', status: response.status };
-      try {
-        await sink.remove(id);
-      } catch (removeError) {
-        result.error = `replayed, but the record could not be removed: ${oneLine(removeError)}`;
-      }
-      return result;
+      response = await instance.request({ ...replayRequest(record), signal });
     } catch (error) {
       const info = failureInfo(error, clock.now());
       const result: ReplayResult = { id, outcome: 'failed', error: info.message };
@@ -246,29 +406,54 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       }
       return result;
     }
+    const result: ReplayResult = { id, outcome: 'succeeded', status: response.status };
+    try {
+      await sink.remove(id);
+    } catch (removeError) {
+      result.error = `replayed, but the record could not be removed: ${oneLine(removeError)}`;
+    }
+    return result;
   }
 
-  let next = 0;
+  let sourceError: { error: unknown } | undefined;
   async function worker(): Promise<void> {
-    while (next < ids.length && !signal?.aborted) {
-      const index = next;
-      next += 1;
+    while (!signal?.aborted && !sourceError) {
+      let job: Job | undefined;
+      try {
+        job = await source.next();
+      } catch (error) {
+        sourceError ??= { error };
+        return;
+      }
+      if (!job) return;
+      if (signal?.aborted) {
+        await source.giveBack(job);
+        return;
+      }
       let result: ReplayResult;
       try {
-        result = await replayOne(ids[index]);
+        result = await replayOne(job);
       } catch (error) {
-        result = { id: ids[index], outcome: 'failed', error: oneLine(error) };
+        result = { id: job.id, outcome: 'failed', error: oneLine(error) };
       }
-      results[index] = result;
+      // A sent record that could not be removed keeps its lease until it runs out, so no other
+      // replayer sends it again at once; every other record is given back.
+      if (result.outcome !== 'succeeded') await source.giveBack(job);
+      results[job.index] = result;
       done += 1;
       try {
-        settings.onProgress?.({ done, total: ids.length, result });
+        settings.onProgress?.({ done, total: Math.max(source.total, done), result });
       } catch {
         // A progress display must not stop a replay.
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(settings.concurrency, ids.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(settings.concurrency, source.total) }, worker));
+  } finally {
+    await source.finish();
+  }
+  if (sourceError) throw sourceError.error;
 
   const finished = results.filter((result) => result !== undefined);
   const count = (outcome: ReplayOutcome) => finished.filter((result) => result.outcome === outcome).length;

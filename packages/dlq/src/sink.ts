@@ -9,6 +9,20 @@ export interface ListOptions {
   after?: string;
 }
 
+/** Which records `claim` takes. */
+export interface ClaimOptions {
+  /** Who takes the lease; `release` must name the same owner. */
+  owner: string;
+  /** How long the lease lasts; past it, another replayer may take the record. */
+  leaseMs: number;
+  /** At most this many records. */
+  limit: number;
+  /** Only these records (those not leased by someone else). */
+  ids?: readonly string[];
+  /** Only records whose id sorts after this one, so a replayer never takes one it already handled. */
+  after?: string;
+}
+
 /**
  * Where dead letters go. Any object with these five methods is a sink; the contract every sink keeps
  * (and the shared test suite checks):
@@ -29,6 +43,23 @@ export interface DeadLetterSink {
   size(): Promise<number>;
   /** Releases files or connections the sink holds, if any. */
   close?(): Promise<void>;
+  /**
+   * Leasing, optional (with `release`): atomically takes up to `limit` records that nobody holds (or
+   * whose lease has expired), in ascending id order, and marks them held by `owner` for `leaseMs`. Two
+   * replayers claiming from one sink never get the same record while a lease lasts. `get`, `list`,
+   * `put` and `remove` ignore leases; removing a record ends its lease.
+   */
+  claim?(options: ClaimOptions): Promise<DeadLetterRecord[]>;
+  /** Ends `owner`'s lease on a record; `true` when that owner held it. */
+  release?(id: string, owner: string): Promise<boolean>;
+}
+
+/** A sink that can lease records, so several replayers can share it. */
+export type LeasingSink = DeadLetterSink & Required<Pick<DeadLetterSink, 'claim' | 'release'>>;
+
+/** True when the sink has both `claim` and `release`. */
+export function isLeasingSink(sink: DeadLetterSink): sink is LeasingSink {
+  return typeof sink.claim === 'function' && typeof sink.release === 'function';
 }
 
 const SINK_METHODS = ['put', 'get', 'list', 'remove', 'size'] as const;
@@ -40,6 +71,13 @@ export function assertSink(path: string, value: unknown): asserts value is DeadL
     if (typeof (value as Record<string, unknown>)[method] !== 'function') {
       throw optionError(`${path}.${method}`, 'a function (a sink has put/get/list/remove/size)', undefined);
     }
+  }
+  const { claim, release } = value as Record<string, unknown>;
+  if ((claim === undefined) !== (release === undefined) || (claim !== undefined && typeof claim !== 'function')) {
+    throw optionError(`${path}.claim`, 'claim and release both functions, or neither', claim);
+  }
+  if (release !== undefined && typeof release !== 'function') {
+    throw optionError(`${path}.release`, 'a function (claim and release come together)', release);
   }
 }
 
@@ -69,6 +107,24 @@ export function normaliseListOptions(options: ListOptions | undefined): { limit:
   const after = options?.after;
   if (after !== undefined && typeof after !== 'string') throw optionError('list.after', 'a record id', after);
   return { limit, after };
+}
+
+/** Validates `claim` options the same way in every sink. */
+export function normaliseClaimOptions(
+  options: ClaimOptions,
+): Required<Pick<ClaimOptions, 'owner' | 'leaseMs' | 'limit'>> & Pick<ClaimOptions, 'ids' | 'after'> {
+  if (typeof options !== 'object' || options === null) throw optionError('claim(options)', 'an object', options);
+  const { owner, leaseMs, limit, ids, after } = options;
+  if (typeof owner !== 'string' || owner.length === 0) throw optionError('claim.owner', 'a non-empty string', owner);
+  if (typeof leaseMs !== 'number' || !Number.isFinite(leaseMs) || leaseMs <= 0) {
+    throw optionError('claim.leaseMs', 'a finite number > 0', leaseMs);
+  }
+  if (!Number.isInteger(limit) || limit < 0) throw optionError('claim.limit', 'a non-negative integer', limit);
+  if (ids !== undefined && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string'))) {
+    throw optionError('claim.ids', 'an array of record ids', ids);
+  }
+  if (after !== undefined && typeof after !== 'string') throw optionError('claim.after', 'a record id', after);
+  return { owner, leaseMs, limit, ids, after };
 }
 
 /** Every id in a sink, page by page, in list order. */

@@ -16,5 +16,8 @@ describe('browser bundles', () => {
     expect(bundle.code).not.toMatch(/from\s*["']node:/);
     expect(bundle.code).not.toMatch(/require\(["']node:/);
     expect(bundle.code).toContain('webpackIgnore: true');
+    // pg (an optional peer, for pgSink) is loaded on first use only, never bundled.
+    expect(bundle.code).not.toMatch(/from\s*["']pg["']|require\(["']pg["']\)|import\(["']pg["']\)/);
+    expect(bundle.code).not.toContain('pg-pool');
   }, 30_000);
 });

@@ -5,10 +5,12 @@ import axios from 'axios';
 import { Redis } from '@upstash/redis';
 import {
   sendJson,
+  startPostgres,
   startRedisServer,
   startTestServer,
   startUpstashBridge,
   stubAdapter,
+  type PostgresServer,
   type RedisServer,
   type TestServer,
   type UpstashBridge,
@@ -16,6 +18,7 @@ import {
 import {
   attachDeadLetter,
   fileSink,
+  pgSink,
   upstashSink,
   type DeadLetterRecord,
   type DeadLetterSink,
@@ -32,15 +35,20 @@ let directory: string;
 let target: TestServer;
 let redisServer: RedisServer;
 let bridge: UpstashBridge;
+let postgres: PostgresServer;
+const toClose: DeadLetterSink[] = [];
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'dlq-cli-'));
   target = await startTestServer();
   redisServer = await startRedisServer();
   bridge = await startUpstashBridge({ redisUrl: redisServer.url, token: 'cli-test-token' });
-}, 30_000);
+  postgres = await startPostgres();
+}, 60_000);
 
 afterAll(async () => {
+  await Promise.all(toClose.map((sink) => sink.close?.()));
+  await postgres?.stop();
   await bridge?.close();
   await redisServer?.stop();
   await target?.close();
@@ -83,7 +91,9 @@ const SINKS: SinkCase[] = [
     name: 'a file sink',
     open() {
       const path = join(directory, 'dead-letters.jsonl');
-      return { sink: fileSink({ path }), args: ['--file', path], env: {} };
+      const sink = fileSink({ path });
+      toClose.push(sink);
+      return { sink, args: ['--file', path], env: {} };
     },
   },
   {
@@ -94,6 +104,19 @@ const SINKS: SinkCase[] = [
       return {
         sink: upstashSink({ redis, key: 'cli-test' }),
         args: ['--upstash-key', 'cli-test'],
+        env: { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token },
+      };
+    },
+  },
+  {
+    name: 'a PostgreSQL table on a real server',
+    open() {
+      const sink = pgSink({ connectionString: postgres.url, table: 'cli_dead_letters' });
+      toClose.push(sink);
+      // Upstash credentials in the environment must not win over an explicit --pg.
+      return {
+        sink,
+        args: ['--pg', postgres.url, '--pg-table', 'cli_dead_letters'],
         env: { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token },
       };
     },
@@ -179,6 +202,60 @@ describe('the CLI as a child process, failing clearly', () => {
     expectOneLineError(await runTsx(CLI, ['list', '--file', missing]), 3, /no dead-letter file at .*nope/);
     expectOneLineError(await runTsx(CLI, ['frobnicate', '--file', missing]), 2, /unknown command "frobnicate"/);
   }, 60_000);
+
+  it('exits 3 with one line, and no password, when the database cannot be reached', async () => {
+    const result = await runTsx(CLI, ['list', '--pg', 'postgres://app:pg-secret-4242@127.0.0.1:9/app']);
+    expectOneLineError(result, 3, /PostgreSQL sink at postgres:\/\/127\.0\.0\.1:9\/app: .*ECONNREFUSED/);
+    expect(result.stderr).not.toContain('pg-secret-4242');
+  }, 60_000);
+});
+
+describe('two CLI replays at once over --pg', () => {
+  it('split the records between them: each is sent once', async () => {
+    const table = 'cli_concurrent';
+    const sink = pgSink({ connectionString: postgres.url, table });
+    toClose.push(sink);
+    const records = Array.from({ length: 40 }, (_, index) =>
+      makeRecord({ url: `${DEAD_ORIGIN}/orders/${index}`, idempotencyKey: `key-${index}` }),
+    );
+    for (const record of records) await sink.put(record);
+    const sent = new Map<string, number>();
+    // Answers wait until four requests are in flight at once: more than one replay's concurrency (3), so
+    // both processes are surely replaying side by side, however far apart they started.
+    let inFlight = 0;
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    target.setHandler(async (request, response) => {
+      sent.set(request.url, (sent.get(request.url) ?? 0) + 1);
+      inFlight += 1;
+      if (inFlight >= 4) openGate();
+      await gate;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      sendJson(response, 201, {});
+    });
+    const run = () =>
+      runTsx(CLI, [
+        'replay',
+        '--pg',
+        postgres.url,
+        '--pg-table',
+        table,
+        '--base-url',
+        target.url,
+        '--concurrency',
+        '3',
+      ]);
+    const results = await Promise.all([run(), run()]);
+
+    for (const result of results) expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(sent.size).toBe(40);
+    expect([...sent.values()].every((times) => times === 1)).toBe(true);
+    const replayed = results.map((result) => Number(/replayed (\d+):/.exec(result.stdout)?.[1]));
+    expect(replayed[0] + replayed[1]).toBe(40);
+    expect(Math.min(...replayed)).toBeGreaterThan(0);
+    expect(await sink.size()).toBe(0);
+  }, 120_000);
 });
 
 describe('runCli in process', () => {
@@ -205,8 +282,13 @@ describe('runCli in process', () => {
   }
 
   it.each([
-    [['list'], /no sink: pass --file PATH/],
+    [['list'], /no sink: pass --file PATH, --pg URL/],
     [['list', '--file', 'a', '--upstash-url', 'http://x', '--upstash-token', 't'], /choose one sink/],
+    [['list', '--file', 'a', '--pg', 'postgres://127.0.0.1:9/x'], /choose one sink/],
+    [['list', '--pg', 'postgres://127.0.0.1:9/x', '--upstash-url', 'http://x'], /choose one sink/],
+    [['list', '--file', 'a', '--pg-table', 'x'], /--pg-table needs --pg URL/],
+    [['list', '--pg', 'mysql://127.0.0.1:9/x'], /--pg: expected a PostgreSQL URL/],
+    [['list', '--pg', 'postgres://127.0.0.1:9/x', '--pg-table', 'bad-name'], /--pg-table: expected a SQL identifier/],
     [['list', '--upstash-url', 'http://x'], /needs both --upstash-url and --upstash-token/],
     [['list', '--yes', '--file', 'a'], /--yes does not apply to list/],
     [['list', '--nope'], /Unknown option '--nope'/],
