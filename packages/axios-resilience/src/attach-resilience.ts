@@ -18,6 +18,7 @@ import { attachChaos, type ChaosOptions } from '@axios-resilience/chaos';
 export type ResilienceRateLimitOptions =
   RateLimitOptions | (MemoryLimiterOptions & Omit<RateLimitOptions, 'limiter' | 'clock'>);
 
+/** Options of `attachResilience`: one key per layer. */
 export interface ResilienceOptions {
   /**
    * Layer 1. Options for `attachRetry`, or `false` to leave it off.

@@ -19,12 +19,15 @@ export const RETRYABLE_NETWORK_CODES: readonly string[] = [
   'ERR_NETWORK',
 ];
 
+/** The header idempotency keys travel in (IETF draft, Stripe). */
 export const DEFAULT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
+/** The request's method in upper case (`GET` when unset, as axios does). */
 export function requestMethod(config: AxiosRequestConfig | undefined): string {
   return (config?.method ?? 'get').toUpperCase();
 }
 
+/** True for methods that may be repeated freely: GET, HEAD, OPTIONS, PUT, DELETE, TRACE. */
 export function isIdempotentMethod(method: string): boolean {
   return IDEMPOTENT_METHODS.includes(method.toUpperCase());
 }

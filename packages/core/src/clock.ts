@@ -5,10 +5,13 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Calls `callback` once after `ms`; returns a handle for `clearTimeout`. */
   setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a pending `setTimeout`. */
   clearTimeout(handle: unknown): void;
 }
 
+/** The global timers and `Date.now`, looked up on every call. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
@@ -18,4 +21,5 @@ export const systemClock: Clock = {
 /** A source of uniform numbers in [0, 1). The default reads `Math.random` at call time. */
 export type Random = () => number;
 
+/** `Math.random`, looked up on every call. */
 export const systemRandom: Random = () => Math.random();

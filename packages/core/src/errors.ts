@@ -15,7 +15,9 @@ export type ResilienceErrorCode =
  */
 const BRAND = Symbol.for('axios-resilience.error');
 
+/** Options of every suite error. */
 export interface ResilienceErrorOptions {
+  /** The error behind this one (a store's connection error, say). */
   cause?: unknown;
 }
 
@@ -32,6 +34,7 @@ export class ResilienceError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** A plain view for logs: name, code and message; never the cause, which may hold a request. */
   toJSON(): Record<string, unknown> {
     return { name: this.name, code: this.code, message: this.message };
   }
@@ -56,14 +59,17 @@ export class IdempotencyKeyReusedError extends ResilienceError {
   }
 }
 
+/** True for any error the suite raised itself, from this copy of the package or another. */
 export function isResilienceError(value: unknown): value is ResilienceError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 
+/** True for `ERR_RATE_LIMITED`. */
 export function isRateLimitedError(value: unknown): value is RateLimitedError {
   return isResilienceError(value) && value.code === 'ERR_RATE_LIMITED';
 }
 
+/** True for `ERR_IDEMPOTENCY_KEY_REUSED`. */
 export function isIdempotencyKeyReusedError(value: unknown): value is IdempotencyKeyReusedError {
   return isResilienceError(value) && value.code === 'ERR_IDEMPOTENCY_KEY_REUSED';
 }

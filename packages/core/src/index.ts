@@ -74,4 +74,5 @@ export {
   assertNonEmptyString,
   assertPlainObject,
   assertKnownKeys,
+  assertClock,
 } from './validate';

@@ -7,12 +7,16 @@ import { getResilience, updateResilience } from './state';
  * side in ascending order after it. Gaps leave room for users' own layers.
  */
 export const REQUEST_STAGE = { idempotency: 100, rateLimit: 200, chaos: 300 } as const;
+/** Where each layer sits on the way back: the learner sees every answer first, the dead-letter queue last. */
 export const RESPONSE_STAGE = { rateLimitLearner: 100, retry: 200, deadLetter: 300 } as const;
 
+/** A layer's request step: may change the config, wait (a rate-limit token), or reject. */
 export type RequestHandler = (
   config: InternalAxiosRequestConfig,
 ) => InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig>;
+/** A layer's step for an answer that axios accepted. */
 export type ResponseFulfilledHandler = (response: AxiosResponse) => AxiosResponse | Promise<AxiosResponse>;
+/** A layer's step for a failure: return a response to recover (a retry did), or throw to pass it on. */
 export type ResponseRejectedHandler = (error: unknown) => unknown;
 
 /** One layer's part in the chain. */

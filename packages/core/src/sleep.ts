@@ -1,8 +1,11 @@
 import { CanceledError } from 'axios';
 import { systemClock, type Clock } from './clock';
 
+/** Options of `sleep`. */
 export interface SleepOptions {
+  /** Rejects the wait at once with axios's `CanceledError` when aborted. */
   signal?: AbortSignal | null;
+  /** @default systemClock */
   clock?: Clock;
 }
 

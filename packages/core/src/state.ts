@@ -28,6 +28,7 @@ export interface ResilienceState {
   totalDelayMs?: number;
 }
 
+/** Everything under `config.resilience`: the caller's overrides and the layers' state. */
 export type ResilienceConfig = ResilienceRequestOptions & ResilienceState;
 
 /** Why an operation finally failed. */
@@ -51,6 +52,7 @@ export interface FailureSummary {
   deadLetterError?: unknown;
 }
 
+/** The config key the suite keeps its per-request data under (a string: axios drops symbol keys when merging). */
 export const RESILIENCE_KEY = 'resilience';
 
 type ConfigLike = Pick<AxiosRequestConfig, 'resilience'> | undefined | null;

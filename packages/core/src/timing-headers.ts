@@ -168,10 +168,14 @@ export function parseRateLimitInfo(headers: HeaderSource, nowMs: number): RateLi
   return undefined;
 }
 
+/** The header a wait came from. */
 export type ServerHintSource = 'retry-after-ms' | 'retry-after' | 'ratelimit' | 'ratelimit-reset';
 
+/** A server's word on when to come back. */
 export interface ServerHint {
+  /** Milliseconds from now; 0 means now. */
   delayMs: number;
+  /** The header it came from. */
   source: ServerHintSource;
 }
 

@@ -28,6 +28,7 @@ declare module '@axios-resilience/core' {
 
 /** The response half of the retry layer, for `instance.interceptors.response.use(...)`. */
 export interface RetryInterceptors {
+  /** `[onFulfilled, onRejected]` for `instance.interceptors.response.use`. */
   response: [(response: AxiosResponse) => AxiosResponse, (error: unknown) => Promise<AxiosResponse>];
 }
 

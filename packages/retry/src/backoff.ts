@@ -3,6 +3,7 @@ import type { Random } from '@axios-resilience/core';
 /** How a computed exponential delay is spread out so that many clients do not retry in lockstep. */
 export type JitterKind = 'additive' | 'full' | 'equal' | 'decorrelated' | 'none';
 
+/** What a custom jitter function is given. */
 export interface JitterState {
   /** 0 for the first retry. */
   retryIndex: number;
@@ -19,8 +20,10 @@ export interface JitterState {
 /** A custom jitter: returns the wait in ms. Out-of-range results are clamped to `[0, maxDelayMs + jitterMs]`. */
 export type JitterFunction = (state: JitterState) => number;
 
+/** The built-in jitter kinds. */
 export const JITTER_KINDS: readonly JitterKind[] = ['additive', 'full', 'equal', 'decorrelated', 'none'];
 
+/** The inputs of `backoffDelay`. */
 export interface BackoffInput {
   retryIndex: number;
   baseDelayMs: number;

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '@axios-resilience/core';
 
+/** The retry budget's settings. */
 export interface RetryBudgetOptions {
   /**
    * Retries allowed per second whatever the traffic, and the tokens the bucket starts with.

@@ -12,6 +12,7 @@ import {
 import { backoffDelay } from './backoff';
 import type { ResolvedRetryOptions } from './retry-options';
 
+/** Retry after `delayMs` (and why that long), or give up (and why). */
 export type RetryDecision =
   { retry: true; delayMs: number; source: ServerHintSource | 'backoff' } | { retry: false; reason: FailureReason };
 
@@ -50,6 +51,7 @@ export function isRetryableFailure(error: AxiosError, options: ResolvedRetryOpti
   return isIdempotentMethod(requestMethod(config)) || keyed || options.retryNonIdempotent;
 }
 
+/** The inputs of `decideRetry`. */
 export interface DecisionInput {
   error: AxiosError;
   options: ResolvedRetryOptions;

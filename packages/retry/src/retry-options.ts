@@ -1,6 +1,7 @@
 import type { AxiosError, AxiosRequestConfig } from 'axios';
 import {
   assertBoolean,
+  assertClock,
   assertFunction,
   assertKnownKeys,
   assertNonNegativeInteger,
@@ -45,6 +46,7 @@ export interface RetryGiveUpState extends RetryState {
   reason: FailureReason;
 }
 
+/** Options of `attachRetry`; every one has a default. */
 export interface RetryOptions {
   /**
    * Retries after the first attempt; 0 turns retrying off.
@@ -118,6 +120,7 @@ export interface RetryOptions {
   random?: Random;
 }
 
+/** `RetryOptions` with every default filled in and checked. */
 export interface ResolvedRetryOptions {
   maxRetries: number;
   baseDelayMs: number;
@@ -130,13 +133,17 @@ export interface ResolvedRetryOptions {
   deadlineMs: number | undefined;
   retryNonIdempotent: boolean;
   statuses: readonly number[];
+  /** See `RetryOptions.shouldRetry`. */
   shouldRetry: RetryOptions['shouldRetry'];
+  /** See `RetryOptions.onRetry`. */
   onRetry: RetryOptions['onRetry'];
+  /** See `RetryOptions.onGiveUp`. */
   onGiveUp: RetryOptions['onGiveUp'];
   clock: Clock;
   random: Random;
 }
 
+/** The defaults, in one place: 5 retries from 500 ms, 0-1000 ms jitter, 60 s caps, a 20 % retry budget. */
 export const DEFAULT_RETRY_OPTIONS: ResolvedRetryOptions = Object.freeze({
   maxRetries: 5,
   baseDelayMs: 500,
@@ -210,10 +217,7 @@ export function resolveRetryOptions(
   for (const hook of ['shouldRetry', 'onRetry', 'onGiveUp'] as const) {
     if (merged[hook] !== undefined) assertFunction(`${path}.${hook}`, merged[hook]);
   }
-  assertPlainObject(`${path}.clock`, merged.clock);
-  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
-    assertFunction(`${path}.clock.${method}`, merged.clock[method]);
-  }
+  assertClock(`${path}.clock`, merged.clock);
   assertFunction(`${path}.random`, merged.random);
   merged.retryBudget =
     'retryBudget' in defined ? resolveBudget(`${path}.retryBudget`, merged.retryBudget) : base.retryBudget;
