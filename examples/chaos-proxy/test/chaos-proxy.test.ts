@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { chaosProblems, runChaosProxy } from '../src/chaos-run';
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { runTsx } from '@axios-resilience/testkit';
 
 describe('chaos-proxy', () => {
   it('behind createChaosProxy the article client loses charges to resets; the resilient client completes every charge once', async () => {
@@ -66,33 +64,21 @@ describe('chaos-proxy', () => {
     ]);
   });
 
-  it('`pnpm start` prints the faults and both outcomes, and exits 0', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'main.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+  it('`pnpm start` prints the faults and both outcomes, and exits 0', async () => {
+    const run = await runTsx(path.join(__dirname, '..', 'src', 'main.ts'), [], { timeoutMs: 90_000 });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/faults injected \(5\): #2 network ECONNRESET/);
     expect(run.stdout).toMatch(/cus_18: fetch failed \(ECONNRESET\); CHARGED anyway/);
     expect(run.stdout).toMatch(/completed 20 of 20 charges after 4 retries/);
     expect(run.stdout).toMatch(/the resilient client completed all 20 charges, each charged once\.$/m);
   }, 90_000);
 
-  it('refuses a bad flag with exit code 2', () => {
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', path.join(__dirname, '..', 'src', 'main.ts'), '--charges', 'lots'],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
-    );
-    expect(run.status).toBe(2);
+  it('refuses a bad flag with exit code 2', async () => {
+    const run = await runTsx(path.join(__dirname, '..', 'src', 'main.ts'), ['--charges', 'lots'], {
+      timeoutMs: 60_000,
+    });
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--charges: expected a positive integer, got lots/);
   }, 60_000);
 });

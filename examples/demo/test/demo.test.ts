@@ -1,17 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { runTsx } from '@axios-resilience/testkit';
 
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const main = path.join(repoRoot, 'examples', 'demo', 'src', 'main.ts');
+const main = path.join(__dirname, '..', 'src', 'main.ts');
 
 function runDemo(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json'), CI: 'true' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  return runTsx(main, args, { env: { CI: 'true' }, timeoutMs: 120_000 });
 }
 
 function reportValue(output: string, label: string): number {
@@ -21,10 +15,10 @@ function reportValue(output: string, label: string): number {
 }
 
 describe('pnpm demo', () => {
-  it('runs a small Black Friday through the whole pipeline and its invariants hold', () => {
-    const run = runDemo(['--ops', '200', '--concurrency', '25', '--seed', '7']);
+  it('runs a small Black Friday through the whole pipeline and its invariants hold', async () => {
+    const run = await runDemo(['--ops', '200', '--concurrency', '25', '--seed', '7']);
     expect(run.stderr).not.toMatch(/INVARIANT BROKEN|demo failed/);
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const output = run.stdout;
     expect(reportValue(output, 'operations')).toBe(200);
     expect(reportValue(output, 'charges in the ledger')).toBe(200);
@@ -41,9 +35,9 @@ describe('pnpm demo', () => {
     expect(run.stderr).toMatch(/charges 200\/200/);
   }, 150_000);
 
-  it('refuses a bad flag with a clear message and exit code 2', () => {
-    const run = runDemo(['--ops', 'many']);
-    expect(run.status).toBe(2);
+  it('refuses a bad flag with a clear message and exit code 2', async () => {
+    const run = await runDemo(['--ops', 'many']);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/--ops: expected a positive integer, got many/);
   }, 60_000);
 });

@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { openAi429Problems, runOpenAi429 } from '../src/openai-429';
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { runTsx } from '@axios-resilience/testkit';
 
 describe('openai-429', () => {
   it('waits exactly the retry-after-ms of each 429, and fails fast on a Retry-After above maxRetryAfterMs', async () => {
@@ -43,15 +41,10 @@ describe('openai-429', () => {
     ]);
   });
 
-  it('`pnpm start` prints the waits and exits 0', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'main.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  it('`pnpm start` prints the waits and exits 0', async () => {
+    const run = await runTsx(path.join(__dirname, '..', 'src', 'main.ts'), [], { timeoutMs: 60_000 });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/retry-after-ms: 450, retry-after: 1\) -> waiting 450 ms \(from retry-after-ms\)/);
     expect(run.stdout).toMatch(/200 after 4 attempts/);
     expect(run.stdout).toMatch(/failed fast: HTTP 429, reason retry-after-too-long after 1 attempt\(s\), 0 ms waited/);

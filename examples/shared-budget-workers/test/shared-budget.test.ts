@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { runSharedBudget, sharedBudgetProblems, type SharedBudgetReport } from '../src/shared-budget';
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { runTsx } from '@axios-resilience/testkit';
 
 describe('shared-budget-workers', () => {
   it('three worker processes on one Upstash fixedWindow(20, "1 s") budget: the API never sees more than 20 (+3) in a second', async () => {
@@ -48,15 +46,10 @@ describe('shared-budget-workers', () => {
     ]);
   });
 
-  it('`pnpm start` prints the per-second counts and exits 0', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'main.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+  it('`pnpm start` prints the per-second counts and exits 0', async () => {
+    const run = await runTsx(path.join(__dirname, '..', 'src', 'main.ts'), [], { timeoutMs: 90_000 });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     const rows = run.stdout.split('\n').filter((line) => /^\s+\+\d+\s/.test(line));
     expect(rows.length).toBeGreaterThanOrEqual(3);
     for (const row of rows) {

@@ -1,8 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { runUpsell, upsellProblems } from '../src/upsell';
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { runTsx } from '@axios-resilience/testkit';
 
 describe('upsell-charge', () => {
   it('the keyless retry charges twice; attachResilience charges once and is answered from the idempotency store', async () => {
@@ -39,15 +37,10 @@ describe('upsell-charge', () => {
     expect(problems).toContain('the resilient client was not answered from the idempotency store');
   });
 
-  it('`pnpm start` prints the story and exits 0', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'main.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  it('`pnpm start` prints the story and exits 0', async () => {
+    const run = await runTsx(path.join(__dirname, '..', 'src', 'main.ts'), [], { timeoutMs: 60_000 });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/cus_ada was charged 2 times \(ch_1, ch_2\)/);
     expect(run.stdout).toMatch(/cus_ada was charged once \(ch_1\); the client got the saved result/);
     expect(run.stdout).toMatch(/with one the customer was charged exactly once\.$/m);

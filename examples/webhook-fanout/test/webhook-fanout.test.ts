@@ -1,10 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fanoutProblems, runWebhookFanout } from '../src/fanout';
-
-const repoRoot = path.resolve(__dirname, '..', '..', '..');
+import { runTsx } from '@axios-resilience/testkit';
 
 describe('webhook-fanout', () => {
   let dir: string;
@@ -79,15 +77,10 @@ describe('webhook-fanout', () => {
     ]);
   });
 
-  it('`pnpm start` prints the dead letters and the replay summary, and exits 0', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'src', 'main.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+  it('`pnpm start` prints the dead letters and the replay summary, and exits 0', async () => {
+    const run = await runTsx(path.join(__dirname, '..', 'src', 'main.ts'), [], { timeoutMs: 60_000 });
     expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
+    expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/Dead-letter queue \(a temporary JSONL file\): 3 records/);
     expect(run.stdout).toMatch(/attempted 3, succeeded 3, failed 0, skipped 0/);
     expect(run.stdout).toMatch(/left in the queue: 0/);

@@ -14,6 +14,9 @@ import {
   type RedisServer,
   type TestServer,
   type UpstashBridge,
+  REPO_ROOT,
+  runTsx,
+  type TsxResult,
 } from '@axios-resilience/testkit';
 import {
   attachDeadLetter,
@@ -24,7 +27,6 @@ import {
   type DeadLetterSink,
 } from '@axios-resilience/dlq';
 import { parseDuration, parseHeader, rebaseUrl, runCli } from '@axios-resilience/dlq/cli';
-import { REPO_ROOT, runTsx, type ChildResult } from './child';
 import { makeRecord } from './records';
 
 const CLI = join(REPO_ROOT, 'packages', 'dlq', 'src', 'cli.ts');
@@ -73,7 +75,7 @@ async function deadLetterThree(sink: DeadLetterSink): Promise<DeadLetterRecord[]
   return records;
 }
 
-function expectOneLineError(result: ChildResult, code: number, pattern: RegExp): void {
+function expectOneLineError(result: TsxResult, code: number, pattern: RegExp): void {
   expect(result.code).toBe(code);
   const lines = result.stderr.split('\n').filter(Boolean);
   expect(lines).toHaveLength(1);
@@ -127,7 +129,7 @@ describe.each(SINKS)('the CLI as a child process over $name', ({ open }) => {
   it('lists, shows, counts, replays and purges; errors are one line with a meaningful exit code', async () => {
     const { sink, args, env } = open();
     const records = await deadLetterThree(sink);
-    const run = (...argv: string[]) => runTsx(CLI, [...argv, ...args], env);
+    const run = (...argv: string[]) => runTsx(CLI, [...argv, ...args], { env });
 
     const list = await run('list');
     expect(list).toMatchObject({ code: 0, stderr: '' });

@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileSink } from '@axios-resilience/dlq';
-import { spawnTsx } from './child';
+import { spawnTsx } from '@axios-resilience/testkit';
 import { makeRecord } from './records';
 
 const KILL_AFTER = 120;

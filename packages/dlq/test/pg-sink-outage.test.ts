@@ -2,9 +2,8 @@ import { join } from 'node:path';
 import axios, { type AxiosError } from 'axios';
 import { Pool } from 'pg';
 import { isResilienceError, type FailureSummary } from '@axios-resilience/core';
-import { startPostgres, stubAdapter } from '@axios-resilience/testkit';
+import { startPostgres, stubAdapter, spawnTsx } from '@axios-resilience/testkit';
 import { attachDeadLetter, pgSink, replay } from '@axios-resilience/dlq';
-import { spawnTsx } from './child';
 
 type Failed = AxiosError & { resilience?: FailureSummary };
 

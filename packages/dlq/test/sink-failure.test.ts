@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import axios, { type AxiosError } from 'axios';
 import { isResilienceError, type FailureSummary } from '@axios-resilience/core';
-import { stubAdapter } from '@axios-resilience/testkit';
+import { stubAdapter, runTsx } from '@axios-resilience/testkit';
 import { attachDeadLetter, memorySink, type DeadLetterSink } from '@axios-resilience/dlq';
-import { runTsx } from './child';
 
 type Failed = AxiosError & { resilience?: FailureSummary };
 

@@ -43,3 +43,4 @@ export {
   type SoakOutcome,
   type LedgerAudit,
 } from './charge-soak';
+export { REPO_ROOT, spawnTsx, runTsx, type TsxProcessOptions, type TsxResult } from './tsx-process';
