@@ -1,12 +1,11 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import axios from 'axios';
 import { DEFAULT_FAULTS } from '@axios-resilience/chaos';
-import { startTestServer, type TestServer } from '@axios-resilience/testkit';
+import { REPO_ROOT, spawnTsx, startTestServer, type TestServer } from '@axios-resilience/testkit';
 import { parseProxyCliArguments } from '../src/proxy-cli-args';
 
-const repositoryRoot = path.resolve(__dirname, '../../..');
-const cliPath = path.join(repositoryRoot, 'packages/chaos/src/proxy-cli.ts');
+const cliPath = path.join(REPO_ROOT, 'packages/chaos/src/proxy-cli.ts');
 
 interface RunningCli {
   child: ChildProcessWithoutNullStreams;
@@ -16,10 +15,7 @@ interface RunningCli {
 }
 
 function runCli(args: string[]): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliPath, ...args], {
-    cwd: repositoryRoot,
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(repositoryRoot, 'tsconfig.json'), NODE_ENV: 'test' },
-  });
+  const child = spawnTsx(cliPath, args, { env: { NODE_ENV: 'test' }, stdio: 'pipe' }) as ChildProcessWithoutNullStreams;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
