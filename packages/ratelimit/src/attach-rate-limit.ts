@@ -1,0 +1,168 @@
+import axios, {
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import {
+  getResilience,
+  isRateLimitedError,
+  registerLayer,
+  REQUEST_STAGE,
+  RESPONSE_STAGE,
+  setFailureSummary,
+  updateResilience,
+  type Attachment,
+  type HeaderSource,
+} from '@axios-resilience/core';
+import { learnedPause } from './learn-from-headers';
+import type { RateLimitPermit } from './limiter';
+import { resolveRateLimitOptions, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit-options';
+
+/** The rate-limit layer's interceptors, for `instance.interceptors.*.use(...)` by hand. */
+export interface RateLimitInterceptors {
+  request: [(config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>];
+  response: [(response: AxiosResponse) => AxiosResponse, (error: unknown) => never];
+}
+
+interface InFlight {
+  key: string;
+  permit: RateLimitPermit | void;
+}
+
+function createHandlers(resolved: ResolvedRateLimitOptions) {
+  const { limiter, maxWaitMs, maxQueue, clock } = resolved;
+  // A permit is an object with behaviour, which does not belong inside the copyable `config.resilience`;
+  // it is kept beside it, keyed by that object: the same one travels from the request stage to the response
+  // (even through a layer that copies the config), while a retry gets a fresh copy, and with it a fresh permit.
+  const inFlight = new WeakMap<object, InFlight>();
+
+  function keyFor(config: AxiosRequestConfig): string {
+    const override = getResilience(config).rateLimitKey;
+    if (typeof override === 'string' && override.length > 0) return override;
+    return String(resolved.key(config));
+  }
+
+  function markRateLimited(error: unknown, config: AxiosRequestConfig): void {
+    const state = getResilience(config);
+    setFailureSummary(error, {
+      attempts: state.attempt ?? 1,
+      totalDelayMs: state.totalDelayMs ?? 0,
+      reason: 'rate-limited',
+    });
+    // The dead-letter layer needs the request; kept out of enumeration so logs never print its headers.
+    Object.defineProperty(error, 'config', { value: config, enumerable: false, writable: true, configurable: true });
+  }
+
+  const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
+    const key = keyFor(config);
+    let permit: RateLimitPermit | void;
+    try {
+      permit = await limiter.acquire(key, {
+        signal: config.signal as AbortSignal | undefined,
+        maxWaitMs,
+        maxQueue,
+      });
+    } catch (error) {
+      if (isRateLimitedError(error)) markRateLimited(error, config);
+      throw error;
+    }
+    inFlight.set(updateResilience(config, {}), { key, permit });
+    return config;
+  };
+
+  /** The answer is in: the permit's send is complete. Returns the key the request drew from. */
+  function settle(config: AxiosRequestConfig | undefined): string | undefined {
+    const state = config?.resilience;
+    if (!state) return undefined;
+    const entry = inFlight.get(state);
+    if (!entry) return undefined;
+    inFlight.delete(state);
+    try {
+      entry.permit?.complete();
+    } catch {
+      // A custom limiter's bookkeeping must not turn an answer into a failure.
+    }
+    return entry.key;
+  }
+
+  function learn(
+    config: AxiosRequestConfig | undefined,
+    key: string | undefined,
+    status: number,
+    headers: HeaderSource,
+  ) {
+    if (!resolved.learn) return;
+    const now = clock.now();
+    const pause = learnedPause(status, headers, now);
+    if (!pause) return;
+    let bucket = key;
+    if (bucket === undefined) {
+      try {
+        bucket = config ? keyFor(config) : undefined;
+      } catch {
+        bucket = undefined;
+      }
+    }
+    if (bucket === undefined) return;
+    const untilMs = now + pause.delayMs;
+    try {
+      // Not awaited: a shared limiter writes the pause to its store, and the answer must not wait on that.
+      Promise.resolve(limiter.pause(bucket, untilMs)).catch(() => {});
+    } catch {
+      // pause() is specified never to throw; a custom limiter that does must not hide the response.
+    }
+    if (resolved.onPause) {
+      const state = { key: bucket, untilMs, delayMs: pause.delayMs, source: pause.source, status };
+      try {
+        Promise.resolve(resolved.onPause(state)).catch(() => {});
+      } catch {
+        // An observer that throws changes nothing.
+      }
+    }
+  }
+
+  const onResponse = (response: AxiosResponse): AxiosResponse => {
+    const key = settle(response.config);
+    learn(response.config, key, response.status, response.headers as HeaderSource);
+    return response;
+  };
+
+  const onResponseError = (error: unknown): never => {
+    if (axios.isAxiosError(error)) {
+      const key = settle(error.config);
+      if (error.response) learn(error.config, key, error.response.status, error.response.headers as HeaderSource);
+    }
+    throw error;
+  };
+
+  return { onRequest, onResponse, onResponseError };
+}
+
+/** The rate-limit layer's raw interceptors, for people who wire `instance.interceptors` by hand. */
+export function createRateLimitInterceptors(options: RateLimitOptions): RateLimitInterceptors {
+  const { onRequest, onResponse, onResponseError } = createHandlers(resolveRateLimitOptions(options));
+  return { request: [onRequest], response: [onResponse, onResponseError] };
+}
+
+/**
+ * Paces an axios instance below its upstream's limit: every attempt, retries included, takes a token
+ * before it is sent, waiting first in, first out up to `maxWaitMs`; responses that say the budget is
+ * spent pause the key.
+ */
+export function attachRateLimit(instance: AxiosInstance, options: RateLimitOptions): Attachment {
+  const resolved = resolveRateLimitOptions(options);
+  const { onRequest, onResponse, onResponseError } = createHandlers(resolved);
+  return registerLayer(
+    instance,
+    {
+      name: 'rate-limit',
+      requestStage: REQUEST_STAGE.rateLimit,
+      request: onRequest,
+      responseStage: RESPONSE_STAGE.rateLimitLearner,
+      onResponse,
+      onResponseError,
+    },
+    resolved.clock,
+  );
+}

@@ -1,0 +1,237 @@
+import {
+  assertFunction,
+  assertKnownKeys,
+  assertNonNegativeNumber,
+  assertOneOf,
+  assertPlainObject,
+  assertPositiveInteger,
+  assertPositiveNumber,
+  optionError,
+  systemClock,
+  type Clock,
+} from '@axios-resilience/core';
+import { FixedWindow } from './fixed-window';
+import { NO_OP_PERMIT, type AcquireOptions, type RateLimiter, type RateLimitPermit } from './limiter';
+import { SlidingLog, type StampAt } from './sliding-log';
+import { TokenBucket } from './token-bucket';
+import { WaitLine, type GateAnswer } from './wait-line';
+
+export type MemoryAlgorithm = 'sliding-log' | 'token-bucket' | 'fixed-window';
+
+export const MEMORY_ALGORITHMS: readonly MemoryAlgorithm[] = ['sliding-log', 'token-bucket', 'fixed-window'];
+
+export interface MemoryLimiterOptions {
+  /** Sends allowed per `intervalMs` and key. Required: there is no sensible default for someone else's API. */
+  limit: number;
+  /** The length of the window, in milliseconds. Required. */
+  intervalMs: number;
+  /**
+   * `'sliding-log'`: never more than `limit` sends in any `intervalMs` window, whatever algorithm the
+   * server counts with. `'token-bucket'`: bursts up to `burst`, then `limit` per `intervalMs` on average.
+   * `'fixed-window'`: `limit` per epoch-aligned window.
+   * @default 'sliding-log'
+   */
+  algorithm?: MemoryAlgorithm;
+  /**
+   * Bucket capacity of `'token-bucket'` (ignored by the others).
+   * @default limit
+   */
+  burst?: number;
+  /**
+   * Added to the window of `'sliding-log'` to absorb arrival jitter between this process and the server.
+   * @default 25
+   */
+  marginMs?: number;
+  /**
+   * When a `'sliding-log'` send starts to count. `'response'`: when its answer comes back (a send in
+   * flight holds its place, up to `maxHoldMs`), which holds the limit whatever the connection delay. `'send'`: when it
+   * leaves the line; full speed with slow APIs, but a request that waits for a new connection arrives
+   * later than it was counted, so raise `marginMs` to cover the slowest connect.
+   * @default 'response'
+   */
+  stampAt?: StampAt;
+  /**
+   * With `stampAt: 'response'`, the longest a send in flight holds its place: an answer slower than this
+   * counts from `maxHoldMs` after its release, so a request that never answers (axios has no timeout by
+   * default) cannot block its key for ever.
+   * @default 60_000
+   */
+  maxHoldMs?: number;
+  /** @default the global timers, read at call time */
+  clock?: Clock;
+}
+
+export interface ResolvedMemoryLimiterOptions {
+  limit: number;
+  intervalMs: number;
+  algorithm: MemoryAlgorithm;
+  burst: number;
+  marginMs: number;
+  stampAt: StampAt;
+  maxHoldMs: number;
+  clock: Clock;
+}
+
+export const DEFAULT_MEMORY_LIMITER_OPTIONS = Object.freeze({
+  algorithm: 'sliding-log' as MemoryAlgorithm,
+  marginMs: 25,
+  stampAt: 'response' as StampAt,
+  maxHoldMs: 60_000,
+  clock: systemClock,
+});
+
+const KNOWN_KEYS = ['limit', 'intervalMs', 'algorithm', 'burst', 'marginMs', 'stampAt', 'maxHoldMs', 'clock'];
+
+export function resolveMemoryLimiterOptions(
+  options: MemoryLimiterOptions,
+  path = 'memoryLimiter',
+): ResolvedMemoryLimiterOptions {
+  assertPlainObject(path, options);
+  assertKnownKeys(path, options as unknown as Record<string, unknown>, KNOWN_KEYS);
+  assertPositiveInteger(`${path}.limit`, options.limit);
+  assertPositiveNumber(`${path}.intervalMs`, options.intervalMs);
+  const algorithm = options.algorithm ?? DEFAULT_MEMORY_LIMITER_OPTIONS.algorithm;
+  assertOneOf(`${path}.algorithm`, algorithm, MEMORY_ALGORITHMS);
+  const burst = options.burst ?? options.limit;
+  assertPositiveInteger(`${path}.burst`, burst);
+  if (options.burst !== undefined && algorithm !== 'token-bucket') {
+    throw optionError(`${path}.burst`, "no value unless algorithm is 'token-bucket'", options.burst);
+  }
+  const marginMs = options.marginMs ?? DEFAULT_MEMORY_LIMITER_OPTIONS.marginMs;
+  assertNonNegativeNumber(`${path}.marginMs`, marginMs);
+  const stampAt = options.stampAt ?? DEFAULT_MEMORY_LIMITER_OPTIONS.stampAt;
+  assertOneOf(`${path}.stampAt`, stampAt, ['response', 'send']);
+  const maxHoldMs = options.maxHoldMs ?? DEFAULT_MEMORY_LIMITER_OPTIONS.maxHoldMs;
+  assertPositiveNumber(`${path}.maxHoldMs`, maxHoldMs);
+  const clock = options.clock ?? DEFAULT_MEMORY_LIMITER_OPTIONS.clock;
+  assertPlainObject(`${path}.clock`, clock);
+  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
+    assertFunction(`${path}.clock.${method}`, clock[method]);
+  }
+  return {
+    limit: options.limit,
+    intervalMs: options.intervalMs,
+    algorithm,
+    burst,
+    marginMs,
+    stampAt,
+    maxHoldMs,
+    clock,
+  };
+}
+
+interface KeyAlgorithm {
+  take(now: number): GateAnswer<RateLimitPermit>;
+  isIdle(now: number): boolean;
+}
+
+/** A rate limiter held in this process's memory, with its per-key state exposed for tests and metrics. */
+export interface MemoryLimiter extends RateLimiter {
+  readonly options: Readonly<ResolvedMemoryLimiterOptions>;
+  /** Requests waiting for a token on `key`. */
+  waiting(key: string): number;
+  /** The epoch ms until which `key` is paused, if it is. */
+  pausedUntil(key: string): number | undefined;
+}
+
+/** Past this many keys, idle ones are swept so a limiter keyed by something unbounded stays small. */
+const SWEEP_AT_KEYS = 1000;
+
+/**
+ * An in-memory limiter: one budget per key within this process. The embedded default; for one budget
+ * shared by several processes use `upstashLimiter`.
+ */
+export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
+  const resolved = resolveMemoryLimiterOptions(options);
+  const { limit, intervalMs, algorithm, burst, marginMs, stampAt, maxHoldMs, clock } = resolved;
+  const states = new Map<string, KeyAlgorithm>();
+  const pauses = new Map<string, number>();
+
+  function createState(key: string, now: number): KeyAlgorithm {
+    if (algorithm === 'token-bucket') {
+      const bucket = new TokenBucket(limit, intervalMs, burst, now);
+      return {
+        take: (at) => {
+          const verdict = bucket.take(at);
+          return verdict.granted ? { granted: true, permit: NO_OP_PERMIT } : verdict;
+        },
+        isIdle: (at) => bucket.isIdle(at),
+      };
+    }
+    if (algorithm === 'fixed-window') {
+      const window = new FixedWindow(limit, intervalMs);
+      return {
+        take: (at) => {
+          const verdict = window.take(at);
+          return verdict.granted ? { granted: true, permit: NO_OP_PERMIT } : verdict;
+        },
+        isIdle: (at) => window.isIdle(at),
+      };
+    }
+    const log = new SlidingLog(limit, intervalMs, marginMs, stampAt, maxHoldMs);
+    return {
+      take: (at) => {
+        const verdict = log.take(at);
+        if (!verdict.granted) return verdict;
+        if (stampAt === 'send') return { granted: true, permit: NO_OP_PERMIT };
+        const permit: RateLimitPermit = {
+          complete() {
+            log.complete(verdict.entry, clock.now());
+            line.wake(key);
+          },
+        };
+        return { granted: true, permit };
+      },
+      isIdle: (at) => log.isIdle(at),
+    };
+  }
+
+  function sweep(now: number): void {
+    for (const [key, state] of states) {
+      if (state.isIdle(now) && line.waiting(key) === 0) states.delete(key);
+    }
+    for (const [key, until] of pauses) if (until <= now) pauses.delete(key);
+  }
+
+  // The sliding log's permits wake this line when a slot frees; they run only after it exists.
+  const line: WaitLine<RateLimitPermit> = new WaitLine<RateLimitPermit>(
+    {
+      tryTake(key) {
+        const now = clock.now();
+        const pausedUntil = pauses.get(key);
+        if (pausedUntil !== undefined) {
+          if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
+          pauses.delete(key);
+        }
+        let state = states.get(key);
+        if (!state) {
+          if (states.size >= SWEEP_AT_KEYS) sweep(now);
+          state = createState(key, now);
+          states.set(key, state);
+        }
+        return state.take(now);
+      },
+      discard(_key, permit) {
+        permit.complete();
+      },
+    },
+    clock,
+  );
+
+  return {
+    options: Object.freeze({ ...resolved }),
+    acquire(key: string, acquireOptions: AcquireOptions) {
+      return line.acquire(key, acquireOptions);
+    },
+    pause(key: string, untilMs: number) {
+      if (!Number.isFinite(untilMs)) return;
+      const current = pauses.get(key) ?? -Infinity;
+      if (untilMs > current) pauses.set(key, untilMs);
+    },
+    waiting: (key) => line.waiting(key),
+    pausedUntil(key) {
+      const until = pauses.get(key);
+      return until !== undefined && until > clock.now() ? until : undefined;
+    },
+  };
+}

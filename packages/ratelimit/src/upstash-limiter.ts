@@ -1,0 +1,347 @@
+import {
+  assertFunction,
+  assertKnownKeys,
+  assertNonEmptyString,
+  assertNonNegativeNumber,
+  assertOneOf,
+  assertPlainObject,
+  assertPositiveNumber,
+  optionError,
+  RateLimitedError,
+  systemClock,
+  type Clock,
+} from '@axios-resilience/core';
+import { NO_OP_PERMIT, type AcquireOptions, type RateLimiter, type RateLimitPermit } from './limiter';
+import type { UpstashLimitResponse, UpstashRatelimitLike, UpstashRedisLike } from './upstash-types';
+import { WaitLine, type GateAnswer, type LineHead } from './wait-line';
+
+/** What happens to requests while Redis cannot be reached. */
+export type StoreFailurePolicy = 'local' | 'open' | 'closed';
+
+export const STORE_FAILURE_POLICIES: readonly StoreFailurePolicy[] = ['local', 'open', 'closed'];
+
+/** What `onStoreError` receives. */
+export interface StoreErrorState {
+  /** Why the store call failed (a connection error, a Redis error, or a timeout). */
+  error: unknown;
+  /** The rate-limit key the call was for. */
+  key: string;
+  /** `'limit'`: taking a token; `'pause'`: writing a learned pause. */
+  operation: 'limit' | 'pause';
+  /** The policy now applied to requests. */
+  policy: StoreFailurePolicy;
+  /** Store failures in a row, this one included. */
+  consecutiveFailures: number;
+}
+
+export interface UpstashLimiterOptions {
+  /** The user's `Ratelimit` from `@upstash/ratelimit`, any algorithm. Required. */
+  ratelimit: UpstashRatelimitLike;
+  /**
+   * The `@upstash/redis` client the `Ratelimit` was built with. Required: shared pauses live in it,
+   * and being the same client lets the pause read ride in the same auto-pipelined request as the limit call.
+   */
+  redis: UpstashRedisLike;
+  /**
+   * While Redis cannot be reached: `'local'` takes tokens from `fallback` (an in-memory limiter with the
+   * same limit), `'open'` lets requests pass unlimited, `'closed'` rejects them with `ERR_RATE_LIMITED`
+   * and the store error as `cause`.
+   * @default 'local'
+   */
+  storeFailure?: StoreFailurePolicy;
+  /**
+   * The limiter `'local'` falls back to, for example `memoryLimiter({ limit: 30, intervalMs: 1000 })`
+   * mirroring the `Ratelimit`'s budget. Required with `'local'`: a `Ratelimit` does not reveal its limit.
+   * @default undefined
+   */
+  fallback?: RateLimiter;
+  /** Reports each failed store call. Errors it throws are ignored. */
+  onStoreError?: (state: StoreErrorState) => void | Promise<void>;
+  /**
+   * Prefix of the keys this limiter writes to Redis itself (the shared pauses: `<prefix>:pause:<key>`).
+   * @default 'axios-resilience:ratelimit'
+   */
+  prefix?: string;
+  /**
+   * The longest one store call may take before it counts as a failure.
+   * @default 5_000
+   */
+  storeTimeoutMs?: number;
+  /**
+   * After a store failure, how long the policy applies before Redis is asked again, so an outage costs
+   * one failed call per period rather than one per request.
+   * @default 1_000
+   */
+  storeRetryMs?: number;
+  /** @default the global timers, read at call time */
+  clock?: Clock;
+}
+
+export interface ResolvedUpstashLimiterOptions {
+  ratelimit: UpstashRatelimitLike;
+  redis: UpstashRedisLike;
+  storeFailure: StoreFailurePolicy;
+  fallback: RateLimiter | undefined;
+  onStoreError: UpstashLimiterOptions['onStoreError'];
+  prefix: string;
+  storeTimeoutMs: number;
+  storeRetryMs: number;
+  clock: Clock;
+}
+
+export const DEFAULT_UPSTASH_LIMITER_OPTIONS = Object.freeze({
+  storeFailure: 'local' as StoreFailurePolicy,
+  prefix: 'axios-resilience:ratelimit',
+  storeTimeoutMs: 5_000,
+  storeRetryMs: 1_000,
+  clock: systemClock,
+});
+
+const KNOWN_KEYS = [
+  'ratelimit',
+  'redis',
+  'storeFailure',
+  'fallback',
+  'onStoreError',
+  'prefix',
+  'storeTimeoutMs',
+  'storeRetryMs',
+  'clock',
+];
+
+function assertLimiter(path: string, value: unknown): asserts value is RateLimiter {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as RateLimiter).acquire !== 'function' ||
+    typeof (value as RateLimiter).pause !== 'function'
+  ) {
+    throw optionError(path, 'a rate limiter (an object with acquire and pause, e.g. memoryLimiter(...))', value);
+  }
+}
+
+export function resolveUpstashLimiterOptions(
+  options: UpstashLimiterOptions,
+  path = 'upstashLimiter',
+): ResolvedUpstashLimiterOptions {
+  assertPlainObject(path, options);
+  assertKnownKeys(path, options as unknown as Record<string, unknown>, KNOWN_KEYS);
+  if (typeof options.ratelimit?.limit !== 'function') {
+    throw optionError(
+      `${path}.ratelimit`,
+      'a Ratelimit from @upstash/ratelimit (an object with limit())',
+      options.ratelimit,
+    );
+  }
+  const redis = options.redis as Partial<UpstashRedisLike> | undefined;
+  if (typeof redis?.getex !== 'function' || typeof redis.set !== 'function') {
+    throw optionError(`${path}.redis`, 'a Redis client from @upstash/redis (with getex() and set())', options.redis);
+  }
+  const storeFailure = options.storeFailure ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.storeFailure;
+  assertOneOf(`${path}.storeFailure`, storeFailure, STORE_FAILURE_POLICIES);
+  if (options.fallback !== undefined) assertLimiter(`${path}.fallback`, options.fallback);
+  if (storeFailure === 'local' && options.fallback === undefined) {
+    throw optionError(
+      `${path}.fallback`,
+      "a limiter to use while Redis is unreachable (storeFailure 'local' needs one, e.g. memoryLimiter({ limit, intervalMs }) with the Ratelimit's budget; or choose storeFailure 'open' or 'closed')",
+      options.fallback,
+    );
+  }
+  if (options.onStoreError !== undefined) assertFunction(`${path}.onStoreError`, options.onStoreError);
+  const prefix = options.prefix ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.prefix;
+  assertNonEmptyString(`${path}.prefix`, prefix);
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.storeTimeoutMs;
+  assertPositiveNumber(`${path}.storeTimeoutMs`, storeTimeoutMs);
+  const storeRetryMs = options.storeRetryMs ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.storeRetryMs;
+  assertNonNegativeNumber(`${path}.storeRetryMs`, storeRetryMs);
+  const clock = options.clock ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.clock;
+  assertPlainObject(`${path}.clock`, clock);
+  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
+    assertFunction(`${path}.clock.${method}`, clock[method]);
+  }
+  return {
+    ratelimit: options.ratelimit,
+    redis: options.redis,
+    storeFailure,
+    fallback: options.fallback,
+    onStoreError: options.onStoreError,
+    prefix,
+    storeTimeoutMs,
+    storeRetryMs,
+    clock,
+  };
+}
+
+/** An Upstash-backed limiter, with its store health exposed for tests and metrics. */
+export interface UpstashLimiter extends RateLimiter {
+  readonly options: Readonly<ResolvedUpstashLimiterOptions>;
+  /** Requests waiting for a token on `key` in this process. */
+  waiting(key: string): number;
+  /** `true` while the last store call failed and the store-failure policy applies. */
+  readonly storeDown: boolean;
+}
+
+class StoreTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** Epoch ms from what `GETEX` returned (the client may have parsed the number already). */
+function parsePauseValue(value: unknown): number | undefined {
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  return Number.isFinite(number) ? number : undefined;
+}
+
+/**
+ * A limiter whose budget lives in Redis through the user's `@upstash/ratelimit` `Ratelimit`, so every
+ * process shares it. Waiters queue first in, first out within each process; a refused request waits
+ * until the `reset` Redis reported, then asks again. Learned pauses are written to Redis and read back
+ * in the same request as each limit call, so every worker honours them at the cost of no extra round trip.
+ */
+export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
+  const resolved = resolveUpstashLimiterOptions(options);
+  const { ratelimit, redis, storeFailure, fallback, onStoreError, prefix, storeTimeoutMs, storeRetryMs, clock } =
+    resolved;
+  const pauses = new Map<string, number>();
+  let storeDownUntil = -Infinity;
+  let lastStoreError: unknown;
+  let consecutiveFailures = 0;
+
+  const pauseKey = (key: string) => `${prefix}:pause:${key}`;
+
+  function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(
+        () => reject(new StoreTimeoutError(`Redis did not answer ${what} within ${storeTimeoutMs} ms`)),
+        storeTimeoutMs,
+      );
+      promise.then(
+        (value) => {
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clock.clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  function reportStoreError(error: unknown, key: string, operation: StoreErrorState['operation']): void {
+    consecutiveFailures += 1;
+    if (!onStoreError) return;
+    const state: StoreErrorState = { error, key, operation, policy: storeFailure, consecutiveFailures };
+    try {
+      Promise.resolve(onStoreError(state)).catch(() => {});
+    } catch {
+      // An observer that throws must not turn a store outage into a crash.
+    }
+  }
+
+  function rememberPause(key: string, untilMs: number): void {
+    if ((pauses.get(key) ?? -Infinity) < untilMs) pauses.set(key, untilMs);
+  }
+
+  async function whileStoreDown(key: string, head: LineHead): Promise<GateAnswer<RateLimitPermit>> {
+    if (storeFailure === 'open') return { granted: true, permit: NO_OP_PERMIT };
+    if (storeFailure === 'closed') {
+      throw new RateLimitedError(`The rate-limit store is unavailable; no token for "${key}"`, key, {
+        cause: lastStoreError,
+      });
+    }
+    const permit = await fallback!.acquire(key, {
+      signal: head.signal,
+      maxWaitMs: Math.max(0, head.deadline - clock.now()),
+    });
+    return { granted: true, permit: permit ?? NO_OP_PERMIT };
+  }
+
+  async function tryTake(key: string, head: LineHead): Promise<GateAnswer<RateLimitPermit>> {
+    const now = clock.now();
+    const pausedUntil = pauses.get(key);
+    if (pausedUntil !== undefined) {
+      if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
+      pauses.delete(key);
+    }
+    if (now < storeDownUntil) return whileStoreDown(key, head);
+
+    let response: UpstashLimitResponse;
+    let pauseValue: unknown;
+    try {
+      // Both calls are issued in the same tick, without awaiting in between: the client's auto-pipelining
+      // sends them in one HTTP request.
+      const limitCall = ratelimit.limit(key);
+      const pauseRead = redis.getex(pauseKey(key));
+      pauseRead.catch(() => {});
+      response = await withTimeout(limitCall, 'the limit call');
+      if (response.reason === 'timeout') {
+        throw new StoreTimeoutError('Ratelimit gave up waiting for Redis (reason "timeout")');
+      }
+      pauseValue = await withTimeout(pauseRead, 'the pause read');
+    } catch (error) {
+      lastStoreError = error;
+      storeDownUntil = clock.now() + storeRetryMs;
+      reportStoreError(error, key, 'limit');
+      return whileStoreDown(key, head);
+    }
+    storeDownUntil = -Infinity;
+    consecutiveFailures = 0;
+    response.pending?.catch(() => {});
+
+    const after = clock.now();
+    const sharedPause = parsePauseValue(pauseValue);
+    if (sharedPause !== undefined && sharedPause > after) {
+      // A token taken during a pause is spent; asking again after the pause takes a fresh one.
+      rememberPause(key, sharedPause);
+      return { granted: false, retryAt: sharedPause };
+    }
+    if (response.success) {
+      // A token that comes back after the window that counted it has closed would land in the next window
+      // uncounted (a limit call straddling the edge): ask again instead. Rare, and only ever more conservative.
+      if (Number.isFinite(response.reset) && response.reset > 0 && after >= response.reset) {
+        return { granted: false, retryAt: after };
+      }
+      return { granted: true, permit: NO_OP_PERMIT };
+    }
+    const reset = Number.isFinite(response.reset) && response.reset > after ? response.reset : after + 10;
+    return { granted: false, retryAt: reset };
+  }
+
+  const line = new WaitLine<RateLimitPermit>(
+    {
+      tryTake,
+      discard(_key, permit) {
+        permit.complete();
+      },
+    },
+    clock,
+  );
+
+  return {
+    options: Object.freeze({ ...resolved }),
+    acquire(key: string, acquireOptions: AcquireOptions) {
+      return line.acquire(key, acquireOptions);
+    },
+    async pause(key: string, untilMs: number) {
+      if (!Number.isFinite(untilMs)) return;
+      const now = clock.now();
+      if (untilMs <= now) return;
+      rememberPause(key, untilMs);
+      try {
+        await withTimeout(
+          redis.set(pauseKey(key), String(Math.ceil(untilMs)), { px: Math.ceil(untilMs - now) }),
+          'the pause write',
+        );
+      } catch (error) {
+        reportStoreError(error, key, 'pause');
+      }
+    },
+    waiting: (key) => line.waiting(key),
+    get storeDown() {
+      return clock.now() < storeDownUntil;
+    },
+  };
+}
