@@ -1,3 +1,5 @@
+import type { AxiosRequestConfig } from 'axios';
+
 /** Stable codes carried by every error the suite itself raises. */
 export type ResilienceErrorCode =
   | 'ERR_RATE_LIMITED'
@@ -44,6 +46,11 @@ export class ResilienceError extends Error {
 export class RateLimitedError extends ResilienceError {
   /** The bucket the request waited on. */
   readonly key: string;
+  /**
+   * The request that got no token, set by the rate-limit layer (non-enumerable, so a log of the error never
+   * prints its headers); the dead-letter layer records it from here.
+   */
+  declare readonly config?: AxiosRequestConfig;
   constructor(message: string, key: string, options: ResilienceErrorOptions = {}) {
     super('ERR_RATE_LIMITED', message, options);
     this.name = 'RateLimitedError';

@@ -1,4 +1,4 @@
-import axios, { type AxiosError, type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import {
   getFailureSummary,
   getResilience,
@@ -81,7 +81,7 @@ function createHandlers(instance: AxiosInstance, resolved: ResolvedRetryOptions)
     if (axios.isCancel(error) || getFailureSummary(error)) throw error;
     if (!axios.isAxiosError(error) || !error.config) {
       if (isRateLimitedError(error)) {
-        const limited = getResilience((error as { config?: AxiosRequestConfig }).config);
+        const limited = getResilience(error.config);
         setFailureSummary(error, {
           attempts: limited.attempt ?? 1,
           totalDelayMs: limited.totalDelayMs ?? 0,
