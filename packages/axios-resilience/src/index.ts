@@ -1,3 +1,8 @@
+/**
+ * The whole pipeline in one call, and every layer re-exported.
+ * @packageDocumentation
+ * @module axios-resilience
+ */
 export {
   attachResilience,
   DEFAULT_DEAD_LETTER_PATH,

@@ -1,6 +1,7 @@
 import type { InternalAxiosRequestConfig } from 'axios';
 import {
   assertBoolean,
+  assertClock,
   assertFunction,
   assertKnownKeys,
   assertPlainObject,
@@ -19,6 +20,7 @@ import {
 
 /** What `onFault` receives: the fault chosen and a summary of the request (never its headers or body). */
 export interface ChaosFaultState {
+  /** The fault about to be made, defaults filled in. */
   fault: ResolvedChaosFault;
   /** Upper-case HTTP method. */
   method: string;
@@ -28,6 +30,7 @@ export interface ChaosFaultState {
   attempt: number;
 }
 
+/** Options of `attachChaos` and `createChaosInterceptors`: which faults, how often, on which requests. */
 export interface ChaosOptions extends FaultPickerOptions {
   /**
    * Which requests may get a fault; others pass untouched and do not consume a draw. A `match` that throws
@@ -52,10 +55,15 @@ export interface ChaosOptions extends FaultPickerOptions {
   allowInProduction?: boolean;
 }
 
+/** Chaos options with every default filled in and every value checked. */
 export interface ResolvedChaosOptions extends ResolvedFaultPickerOptions {
+  /** See `ChaosOptions.match`. */
   match: ChaosOptions['match'];
+  /** See `ChaosOptions.onFault`. */
   onFault: ChaosOptions['onFault'];
+  /** See `ChaosOptions.clock`. */
   clock: Clock;
+  /** See `ChaosOptions.allowInProduction`. */
   allowInProduction: boolean;
 }
 
@@ -81,18 +89,9 @@ export function resolveChaosOptions(options: ChaosOptions = {}, path = 'chaos'):
     clock = DEFAULT_CHAOS_OPTIONS.clock,
     allowInProduction = DEFAULT_CHAOS_OPTIONS.allowInProduction,
   } = options;
-  if (match !== undefined) assertFunction(`${path}.match`, match);
-  if (onFault !== undefined) assertFunction(`${path}.onFault`, onFault);
-  assertPlainObject(`${path}.clock`, clock);
-  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
-    assertFunction(`${path}.clock.${method}`, clock[method]);
-  }
+  if (match !== undefined) assertFunction<NonNullable<ChaosOptions['match']>>(`${path}.match`, match);
+  if (onFault !== undefined) assertFunction<NonNullable<ChaosOptions['onFault']>>(`${path}.onFault`, onFault);
+  assertClock(`${path}.clock`, clock);
   assertBoolean(`${path}.allowInProduction`, allowInProduction);
-  return {
-    ...picker,
-    match: match as ChaosOptions['match'],
-    onFault: onFault as ChaosOptions['onFault'],
-    clock: clock as unknown as Clock,
-    allowInProduction,
-  };
+  return { ...picker, match, onFault, clock, allowInProduction };
 }

@@ -10,6 +10,7 @@ import {
 import { DEFAULT_FAULTS, resolveFaults, type ChaosFault, type ResolvedChaosFault } from './fault';
 import { seededRandom } from './seeded-random';
 
+/** Options of `createFaultPicker`, shared by `attachChaos` and the proxy: how often, and which faults. */
 export interface FaultPickerOptions {
   /**
    * The share of requests that get a fault, from 0 to 1.
@@ -34,15 +35,22 @@ export interface FaultPickerOptions {
   random?: Random;
 }
 
+/** Fault-picker options with every default filled in and every value checked. */
 export interface ResolvedFaultPickerOptions {
+  /** See `FaultPickerOptions.rate`. */
   rate: number;
+  /** See `FaultPickerOptions.faults`; each fault with its defaults filled in. */
   faults: readonly ResolvedChaosFault[];
+  /** See `FaultPickerOptions.seed`. */
   seed: number | undefined;
+  /** The generator draws come from: the seeded one when `seed` is set, else `FaultPickerOptions.random`. */
   random: Random;
 }
 
+/** One request in a hundred gets a fault by default: enough to exercise recovery without drowning real traffic. */
 export const DEFAULT_CHAOS_RATE = 0.01;
 
+/** The option names the picker reads, for the known-key checks of the options that include them. */
 export const FAULT_PICKER_KEYS: readonly string[] = ['rate', 'faults', 'seed', 'random'];
 
 /** Decides one request's fate: a fault, or `undefined` to let it through untouched. */
@@ -66,12 +74,12 @@ export function resolveFaultPickerOptions(
       throw new TypeError(`${path}.seed: cannot be combined with ${path}.random (the seed already makes the numbers)`);
     }
   }
-  if (random !== undefined) assertFunction(`${path}.random`, random);
+  if (random !== undefined) assertFunction<Random>(`${path}.random`, random);
   return {
     rate,
     faults,
     seed: seed as number | undefined,
-    random: seed !== undefined ? seededRandom(seed as number) : ((random as Random | undefined) ?? systemRandom),
+    random: seed !== undefined ? seededRandom(seed as number) : (random ?? systemRandom),
   };
 }
 

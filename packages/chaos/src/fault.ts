@@ -10,6 +10,7 @@ import {
 /** The kinds of failure chaos can make. */
 export type ChaosFaultKind = 'status' | 'network' | 'latency' | 'timeout' | 'drop-response';
 
+/** Every `ChaosFaultKind`: the values a fault's `kind` accepts. */
 export const CHAOS_FAULT_KINDS: readonly ChaosFaultKind[] = [
   'status',
   'network',
@@ -102,37 +103,61 @@ export interface DropResponseFault extends Weighted {
 /** One entry of the weighted `faults` list. */
 export type ChaosFault = StatusFault | NetworkFault | LatencyFault | TimeoutFault | DropResponseFault;
 
+/** A `StatusFault` with its defaults filled in (frozen). */
 export interface ResolvedStatusFault {
+  /** Always `'status'`. */
   readonly kind: 'status';
+  /** See `StatusFault.status`. */
   readonly status: number;
+  /** See `StatusFault.retryAfter`; `false` when none is sent. */
   readonly retryAfter: number | string | false;
+  /** See `StatusFault.headers`. */
   readonly headers: Readonly<Record<string, string>>;
+  /** See `StatusFault.body`. */
   readonly body: string;
+  /** See `StatusFault.weight`. */
   readonly weight: number;
 }
 
+/** A `NetworkFault` with its defaults filled in (frozen). */
 export interface ResolvedNetworkFault {
+  /** Always `'network'`. */
   readonly kind: 'network';
+  /** See `NetworkFault.code`. */
   readonly code: string;
+  /** See `NetworkFault.weight`. */
   readonly weight: number;
 }
 
+/** A `LatencyFault` with its defaults filled in (frozen). */
 export interface ResolvedLatencyFault {
+  /** Always `'latency'`. */
   readonly kind: 'latency';
+  /** See `LatencyFault.ms`. */
   readonly ms: number;
+  /** See `LatencyFault.weight`. */
   readonly weight: number;
 }
 
+/** A `TimeoutFault` with its defaults filled in (frozen). */
 export interface ResolvedTimeoutFault {
+  /** Always `'timeout'`. */
   readonly kind: 'timeout';
+  /** See `TimeoutFault.ms`. */
   readonly ms: number;
+  /** See `TimeoutFault.weight`. */
   readonly weight: number;
 }
 
+/** A `DropResponseFault` with its defaults filled in (frozen). */
 export interface ResolvedDropResponseFault {
+  /** Always `'drop-response'`. */
   readonly kind: 'drop-response';
+  /** See `DropResponseFault.error`. */
   readonly error: 'reset' | 'timeout';
+  /** See `DropResponseFault.ms`. */
   readonly ms: number;
+  /** See `DropResponseFault.weight`. */
   readonly weight: number;
 }
 
@@ -140,7 +165,9 @@ export interface ResolvedDropResponseFault {
 export type ResolvedChaosFault =
   ResolvedStatusFault | ResolvedNetworkFault | ResolvedLatencyFault | ResolvedTimeoutFault | ResolvedDropResponseFault;
 
+/** The delay of a latency fault that names none. */
 export const DEFAULT_LATENCY_MS = 1000;
+/** How long timeout and drop-response faults hang at most when they name no `ms`. */
 export const DEFAULT_HANG_MS = 30_000;
 
 /** The default mix, equally weighted: a 429 with `Retry-After: 1`, a 503 and a connection reset. */

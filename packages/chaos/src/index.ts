@@ -1,3 +1,8 @@
+/**
+ * Fault injection at the adapter: statuses, resets, latency, timeouts and dropped responses.
+ * @packageDocumentation
+ * @module @axios-resilience/chaos
+ */
 export { attachChaos, createChaosInterceptors } from './attach-chaos';
 export {
   DEFAULT_CHAOS_OPTIONS,

@@ -24,6 +24,7 @@ Options:
   --allow-in-production   run even when NODE_ENV=production
   -h, --help              show this help`;
 
+/** The CLI's flags, read and defaulted. `target` is set unless `help` is: help needs no target. */
 export interface ProxyCliArguments {
   help: boolean;
   target?: string;

@@ -1,8 +1,14 @@
+/**
+ * The chaos proxy (Node only): the same faults as a sidecar in front of any HTTP API.
+ * @packageDocumentation
+ * @module @axios-resilience/chaos/proxy
+ */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   assertBoolean,
+  assertClock,
   assertFunction,
   assertKnownKeys,
   assertNonEmptyString,
@@ -29,16 +35,21 @@ import { refuseInProduction } from './production-guard';
 
 /** What `match` and `onFault` see of an incoming request. */
 export interface ChaosProxyRequest {
+  /** The HTTP method as the client sent it. */
   method: string;
   /** The path and query as the client sent them. */
   url: string;
+  /** The request headers, lower-cased by Node. They may carry credentials: do not log them as they are. */
   headers: IncomingHttpHeaders;
 }
 
+/** What the proxy's `onFault` receives: the request and the fault about to be made. */
 export interface ChaosProxyFaultState extends ChaosProxyRequest {
+  /** The fault about to be made, defaults filled in. */
   fault: ResolvedChaosFault;
 }
 
+/** Options of `createChaosProxy`: where to forward, where to listen, and the faults to inject. */
 export interface ChaosProxyOptions extends FaultPickerOptions {
   /** The API to stand in front of, `http://` or `https://`, optionally with a base path. Required. */
   target: string;
@@ -87,10 +98,13 @@ export interface ChaosProxyStats {
   upstreamErrors: number;
 }
 
+/** A running chaos proxy; point the client at `url` instead of the target. */
 export interface ChaosProxy {
   /** `http://HOST:PORT` */
   url: string;
+  /** The port it listens on (the one picked when `port` was 0). */
   port: number;
+  /** Counters of what it did so far. */
   stats: ChaosProxyStats;
   /** Stops listening, ends held requests and open connections, and closes the connections to the target. */
   close(): Promise<void>;
@@ -184,10 +198,7 @@ export async function createChaosProxy(options: ChaosProxyOptions): Promise<Chao
   assertNonEmptyString('chaosProxy.host', host);
   if (match !== undefined) assertFunction('chaosProxy.match', match);
   if (onFault !== undefined) assertFunction('chaosProxy.onFault', onFault);
-  assertPlainObject('chaosProxy.clock', clock);
-  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
-    assertFunction(`chaosProxy.clock.${method}`, clock[method]);
-  }
+  assertClock('chaosProxy.clock', clock);
   assertBoolean('chaosProxy.allowInProduction', allowInProduction);
   const pick = pickerFromResolved(
     resolveFaultPickerOptions(options as unknown as Record<string, unknown>, 'chaosProxy'),

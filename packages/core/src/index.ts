@@ -1,3 +1,8 @@
+/**
+ * What the axios-resilience layers share: per-request state, the ordered layer registry, timing-header parsers, sleep and errors.
+ * @packageDocumentation
+ * @module @axios-resilience/core
+ */
 import './axios-augment';
 
 export { systemClock, systemRandom, type Clock, type Random } from './clock';

@@ -26,11 +26,16 @@ import type { DeadLetterSink } from './sink';
 
 /** The raw interceptors, for wiring `instance.interceptors.response.use(...)` by hand. */
 export interface DeadLetterInterceptors {
+  /**
+   * Answers pass untouched. A failure is recorded when the decision says so, then rethrown as the same
+   * error object, with `error.resilience.deadLetterId` (or `deadLetterError`) set.
+   */
   response: [onFulfilled: ResponseFulfilledHandler, onRejected: ResponseRejectedHandler];
 }
 
 /** What `attachDeadLetter` returns: the usual `eject()`, and the sink in use (the default one included). */
 export interface DeadLetterAttachment extends Attachment {
+  /** The sink records go to: the one given, or the default made for this attachment. */
   readonly sink: DeadLetterSink;
 }
 

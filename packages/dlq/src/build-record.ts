@@ -14,9 +14,13 @@ import { basicCredentials, redactHeaderMap, redactUrl, scrubSecrets, uniqueEntri
 
 /** What `redactBody` is given: one body, request or response, as text (or base64 for bytes). */
 export interface BodyRedactionState {
+  /** The body: the exact text sent or received, or base64 of the bytes when `encoding` is `base64`. */
   body: string;
+  /** How `body` is written; for `base64`, return base64 too. */
   encoding: BodyEncoding;
+  /** The body's `content-type`, when it had one. */
   contentType: string | undefined;
+  /** Which body this is: the request's (changing it makes the record not replayable) or the answer's. */
   part: 'request' | 'response';
 }
 
@@ -25,11 +29,17 @@ export type BodyRedactor = (state: BodyRedactionState) => string | Promise<strin
 
 /** The parts of the layer's options that shape a record. */
 export interface RecordSettings {
+  /** See `DeadLetterOptions.redactHeaders`. */
   redactHeaders: readonly NameMatcher[];
+  /** See `DeadLetterOptions.redactQuery`. */
   redactQuery: readonly NameMatcher[];
+  /** See `DeadLetterOptions.redactBody`. */
   redactBody: BodyRedactor | undefined;
+  /** See `DeadLetterOptions.maxBodyBytes`. */
   maxBodyBytes: number;
+  /** See `DeadLetterOptions.maxResponseBodyBytes`. */
   maxResponseBodyBytes: number;
+  /** See `DeadLetterOptions.idempotencyHeader`. */
   idempotencyHeader: string;
 }
 
@@ -98,13 +108,21 @@ function serialisePending(config: AxiosRequestConfig): { data: unknown; headers:
 
 /** The request as a record (and a redacted `toJSON()`) shows it, with what redaction removed. */
 export interface DescribedRequest {
+  /** Upper-case HTTP method. */
   method: string;
+  /** The absolute URL, credentials and secret query parameters removed. */
   url: string;
+  /** The request headers, lower-cased, secrets and connection headers removed. */
   headers: Record<string, string>;
+  /** The body as axios sent it (or would have), before `redactBody` and truncation. */
   captured: CapturedBody;
+  /** The key from `config.resilience`, else from the idempotency header; `null` when there is none. */
   idempotencyKey: string | null;
+  /** The request's `content-type`, when it had one. */
   contentType: string | undefined;
+  /** What redaction removed, as `DeadLetterRecord.redacted` lists it. */
   removed: string[];
+  /** The removed values, so error messages and bodies can be scrubbed of them. Never stored. */
   secrets: string[];
 }
 
@@ -210,7 +228,9 @@ async function applyBodyRedactor(
 
 /** The record's metadata that does not come from the error. */
 export interface RecordIdentity {
+  /** The record id (`generateId()`). */
   id: string;
+  /** When the record was made, epoch ms. */
   createdAt: number;
 }
 

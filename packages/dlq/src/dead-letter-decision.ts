@@ -10,7 +10,9 @@ import type { AxiosRequestConfig } from 'axios';
 
 /** The decision inputs: the resolved `methods` and `filter` options. */
 export interface DecisionSettings {
+  /** Upper-case methods recorded when neither the request nor `filter` decides. */
   methods: readonly string[];
+  /** See `DeadLetterOptions.filter`. */
   filter?: (error: unknown) => boolean | undefined | Promise<boolean | undefined>;
 }
 

@@ -1,4 +1,5 @@
 import {
+  assertClock,
   assertFunction,
   assertKnownKeys,
   assertNonEmptyString,
@@ -30,6 +31,7 @@ export interface DeadLetterSinkErrorState {
   failure: unknown;
 }
 
+/** Options of `attachDeadLetter` and `createDeadLetterInterceptors`. */
 export interface DeadLetterOptions {
   /**
    * Where records go. Any object with `put/get/list/remove/size` works.
@@ -41,7 +43,11 @@ export interface DeadLetterOptions {
    * @default ['POST', 'PUT', 'PATCH', 'DELETE']
    */
   methods?: readonly string[];
-  /** Decides per failure: `true` record, `false` do not, `undefined` apply `methods`. May be async. */
+  /**
+   * Decides per failure: `true` record, `false` do not, `undefined` apply `methods`. May be async. One that
+   * throws counts as `undefined` and is reported to `onSinkError`.
+   * @default undefined (`methods` decides)
+   */
   filter?: (error: unknown) => boolean | undefined | Promise<boolean | undefined>;
   /**
    * Longest wait for the sink's `put`; past it the caller gets the original error with
@@ -80,30 +86,49 @@ export interface DeadLetterOptions {
    * @default 'Idempotency-Key'
    */
   idempotencyHeader?: string;
-  /** Called, without being awaited, after a record is stored. Errors it throws go to `onSinkError`. */
+  /**
+   * Called, without being awaited, after a record is stored. Errors it throws go to `onSinkError`.
+   * @default undefined
+   */
   onDeadLetter?: (record: DeadLetterRecord) => void | Promise<void>;
-  /** Called, without being awaited, when a record could not be made or stored. Errors it throws are ignored. */
+  /**
+   * Called, without being awaited, when a record could not be made or stored. Errors it throws are ignored.
+   * @default undefined
+   */
   onSinkError?: (state: DeadLetterSinkErrorState) => void | Promise<void>;
   /**
    * Makes record ids. Ids should sort in creation order, as sinks list by id.
    * @default uuid v7
    */
   generateId?: () => string;
-  /** @default the global timers, read at call time */
+  /**
+   * The time records are stamped with (`createdAt`) and the timer `sinkTimeoutMs` runs on.
+   * @default the global timers, read at call time
+   */
   clock?: Clock;
 }
 
+/** Dead-letter options with every default filled in and every value checked. */
 export interface ResolvedDeadLetterOptions extends RecordSettings {
+  /** See `DeadLetterOptions.sink`; the default one is made per attachment. */
   sink: DeadLetterSink;
+  /** See `DeadLetterOptions.methods`; upper-cased here. */
   methods: readonly string[];
+  /** See `DeadLetterOptions.filter`. */
   filter: DeadLetterOptions['filter'];
+  /** See `DeadLetterOptions.sinkTimeoutMs`. */
   sinkTimeoutMs: number;
+  /** See `DeadLetterOptions.onDeadLetter`. */
   onDeadLetter: DeadLetterOptions['onDeadLetter'];
+  /** See `DeadLetterOptions.onSinkError`. */
   onSinkError: DeadLetterOptions['onSinkError'];
+  /** See `DeadLetterOptions.generateId`. */
   generateId: () => string;
+  /** See `DeadLetterOptions.clock`. */
   clock: Clock;
 }
 
+/** The default sink's file under Node, relative to the working directory. */
 export const DEFAULT_DEAD_LETTER_FILE = 'dead-letters.jsonl';
 
 /** Every default but the sink, which is made per attachment (see `defaultSink`). */
@@ -119,6 +144,7 @@ export const DEFAULT_DEAD_LETTER_OPTIONS = Object.freeze({
   idempotencyHeader: 'Idempotency-Key',
   onDeadLetter: undefined,
   onSinkError: undefined,
+  /** uuid v7: time-ordered, so sinks list records oldest first. */
   generateId: () => uuidv7(),
   clock: systemClock,
 }) satisfies Omit<ResolvedDeadLetterOptions, 'sink'>;
@@ -164,16 +190,7 @@ export function resolveDeadLetterOptions(options: DeadLetterOptions = {}): Resol
   if (merged.onDeadLetter !== undefined) assertFunction('deadLetter.onDeadLetter', merged.onDeadLetter);
   if (merged.onSinkError !== undefined) assertFunction('deadLetter.onSinkError', merged.onSinkError);
   assertFunction('deadLetter.generateId', merged.generateId);
-  const clock = merged.clock as unknown;
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof (clock as Clock).now !== 'function' ||
-    typeof (clock as Clock).setTimeout !== 'function' ||
-    typeof (clock as Clock).clearTimeout !== 'function'
-  ) {
-    throw optionError('deadLetter.clock', 'a clock with now, setTimeout and clearTimeout', clock);
-  }
+  assertClock('deadLetter.clock', merged.clock);
 
   return {
     ...merged,

@@ -12,8 +12,12 @@ import { compareIds, firstIndexAfter, normaliseListOptions, type DeadLetterSink,
 type FsPromises = typeof import('node:fs/promises');
 type FileHandle = import('node:fs/promises').FileHandle;
 
+/** Options of `fileSink`. */
 export interface FileSinkOptions {
-  /** The JSONL file. It and its directory are created on the first write. */
+  /**
+   * The JSONL file, absolute or relative to the working directory. It and its directory are created on
+   * the first write. Required.
+   */
   path: string;
   /** Flush every write to disk (`fsync`) before `put` or `remove` resolves. @default true */
   fsync?: boolean;
@@ -27,6 +31,7 @@ export interface FileSinkOptions {
 
 /** What the file held when it was last read. */
 export interface FileSinkStats {
+  /** Live records. */
   records: number;
   /** Complete lines read, live or not. */
   lines: number;
@@ -41,6 +46,7 @@ export interface FileSinkStats {
  * number of reading processes; see the README for the details of the format.
  */
 export interface FileSink extends DeadLetterSink {
+  /** The file, as given. */
   readonly path: string;
   /** Rewrites the file with only the live records (atomically: a temp file renamed over it). */
   compact(): Promise<void>;
@@ -56,6 +62,7 @@ interface Tombstone {
   removedAt: string;
 }
 
+/** Durable by default (`fsync` before each write resolves); compaction from 1,000 lines of garbage. */
 export const DEFAULT_FILE_SINK_OPTIONS = {
   fsync: true,
   compactThreshold: 1000,

@@ -1,3 +1,8 @@
+/**
+ * Layer 4: a dead-letter queue with redaction, durable sinks, alerts and safe replay.
+ * @packageDocumentation
+ * @module @axios-resilience/dlq
+ */
 export {
   attachDeadLetter,
   createDeadLetterInterceptors,

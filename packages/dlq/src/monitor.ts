@@ -12,12 +12,17 @@ import { assertSink, type DeadLetterSink } from './sink';
 
 /** A record as an alert shows it: where it went and why it failed, never headers or bodies. */
 export interface DeadLetterSample {
+  /** The record's id, for `axios-resilience-dlq show` or `replay --id`. */
   id: string;
+  /** When the record was made (ISO 8601). */
   createdAt: string;
+  /** Upper-case HTTP method. */
   method: string;
   /** Already redacted when the record was made. */
   url: string;
+  /** Why the operation was given up (the failure summary's reason). */
   reason: DeadLetterRecord['reason'];
+  /** The last answer's HTTP status, `null` when there was none. */
   status: number | null;
 }
 
@@ -25,6 +30,7 @@ export interface DeadLetterSample {
 export interface DlqAlert {
   /** Records in the sink. */
   count: number;
+  /** The threshold that was reached. */
   threshold: number;
   /** The oldest few records. */
   samples: DeadLetterSample[];
@@ -32,14 +38,20 @@ export interface DlqAlert {
 
 /** What one `check()` found. */
 export interface DlqCheck {
+  /** Records in the sink. */
   count: number;
   /** True when this check sent an alert. */
   notified: boolean;
 }
 
+/** Options of `createDlqMonitor`. */
 export interface DlqMonitorOptions {
+  /** The sink to watch. Required. */
   sink: DeadLetterSink;
-  /** Called once each time the count reaches `threshold` from below. May be async. */
+  /**
+   * Called once each time the count reaches `threshold` from below, and awaited. If it throws, the alert
+   * counts as not sent and the next check tries again. Required.
+   */
   notify: (alert: DlqAlert) => void | Promise<void>;
   /** Time between checks once started. @default 60_000 */
   intervalMs?: number;
@@ -47,20 +59,30 @@ export interface DlqMonitorOptions {
   threshold?: number;
   /** How many records an alert carries as samples. @default 5 */
   sampleSize?: number;
-  /** Told when a check fails (the sink or `notify` threw); the monitor keeps going. */
+  /**
+   * Told when a check the monitor runs on its own fails (the sink or `notify` threw); the monitor keeps
+   * going. A `check()` you call rejects to you instead. Errors it throws are ignored.
+   * @default undefined (failures are dropped)
+   */
   onError?: (error: unknown) => void;
-  /** @default the global timers, read at call time */
+  /**
+   * The timers the checks are scheduled on.
+   * @default the global timers, read at call time
+   */
   clock?: Clock;
 }
 
+/** A running watch over a sink's size; `createDlqMonitor` makes one stopped. */
 export interface DlqMonitor {
   /** Checks now and then every `intervalMs`. The timer does not keep a Node process alive on its own. */
   start(): void;
+  /** Cancels the next timed check; a check already running finishes. `start()` resumes. */
   stop(): void;
   /** One check: counts, and notifies when the count has just reached the threshold. */
   check(): Promise<DlqCheck>;
 }
 
+/** A check a minute, an alert from the first record, five samples per alert. */
 export const DEFAULT_DLQ_MONITOR_OPTIONS = Object.freeze({ intervalMs: 60_000, threshold: 1, sampleSize: 5 });
 
 /** A redacted sample of a record, for alerts. */

@@ -22,6 +22,7 @@ import {
  * every call). Every operation is a single statement, so the sink never checks out a client.
  */
 export interface PgQueryable {
+  /** Runs one parameterised statement (`$1`, `$2`, ...); rejects on a database or connection error. */
   query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>>; rowCount: number | null }>;
 }
 
@@ -29,17 +30,30 @@ export interface PgQueryable {
  * Settings for the `pg.Pool` the sink makes from a `connectionString` (any `pg.PoolConfig` field).
  */
 export interface PgPoolSettings {
-  /** @default 10 */
+  /**
+   * Connections the pool opens at most.
+   * @default 10
+   */
   max?: number;
-  /** @default 5_000 (the dead-letter layer's `sinkTimeoutMs`): a database that does not answer fails fast */
+  /**
+   * How long to wait for a connection, in ms, so a database that does not answer fails fast.
+   * @default 5_000 (the dead-letter layer's `sinkTimeoutMs`)
+   */
   connectionTimeoutMillis?: number;
-  /** @default 10_000 */
+  /**
+   * How long an idle connection is kept open, in ms.
+   * @default 10_000
+   */
   idleTimeoutMillis?: number;
-  /** @default true: idle connections never keep the process alive */
+  /**
+   * Let the process exit while connections are idle, so the sink never keeps it alive.
+   * @default true
+   */
   allowExitOnIdle?: boolean;
   [setting: string]: unknown;
 }
 
+/** Options of `pgSink`: a pool or a URL (exactly one), and the table. */
 export interface PgSinkOptions {
   /** A `pg.Pool` (or any {@link PgQueryable}) you own: the sink never ends it. One of `pool` or `connectionString`. */
   pool?: PgQueryable;
@@ -64,6 +78,7 @@ export interface PgSinkOptions {
   createTable?: boolean;
 }
 
+/** A sink in a PostgreSQL table that leases records, so replayers in several processes can share it. */
 export interface PgSink extends DeadLetterSink {
   /** The table, as given. */
   readonly table: string;
@@ -73,6 +88,7 @@ export interface PgSink extends DeadLetterSink {
   close(): Promise<void>;
 }
 
+/** The table `pgSink` and `pgSinkSchema` use unless told otherwise. */
 export const DEFAULT_PG_SINK_TABLE = 'axios_resilience_dead_letters';
 
 const DEFAULT_POOL_SETTINGS: PgPoolSettings = Object.freeze({

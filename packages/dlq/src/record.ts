@@ -27,8 +27,11 @@ export interface DeadLetterErrorInfo {
 export interface DeadLetterReplayInfo {
   /** When the replay was answered (ISO 8601). */
   at: string;
+  /** The HTTP status of the replay's answer, `null` when there was none. */
   status: number | null;
+  /** The replay error's code (`ECONNRESET`, `ERR_BAD_RESPONSE`), `null` when it had none. */
   code: string | null;
+  /** The first line of the replay error's message. */
   message: string;
 }
 
@@ -37,6 +40,7 @@ export interface DeadLetterReplayInfo {
  * the JSON shape is stable for `jq`, SQL and diffing.
  */
 export interface DeadLetterRecord {
+  /** The record format version (see `DEAD_LETTER_RECORD_VERSION`); replay refuses versions it does not know. */
   version: typeof DEAD_LETTER_RECORD_VERSION;
   /** uuid v7 by default: ids sort in creation order. */
   id: string;
@@ -50,15 +54,19 @@ export interface DeadLetterRecord {
   headers: Record<string, string>;
   /** The exact body sent, as `bodyEncoding` says; `null` when the request had none or it could not be kept. */
   body: string | null;
+  /** How `body` is written; `null` when `body` is. */
   bodyEncoding: BodyEncoding | null;
   /** The idempotency key the operation was sent with; a replay sends it again. */
   idempotencyKey: string | null;
   /** Attempts sent, retries included. */
   attempts: number;
-  /** When the first and the last attempt were sent (ISO 8601), when known. */
+  /** When the first attempt was sent (ISO 8601), when known; replay's `maxAgeMs` counts from it. */
   firstAttemptAt: string | null;
+  /** When the last attempt was sent (ISO 8601), when known. */
   lastAttemptAt: string | null;
+  /** Why the operation was given up: the failure summary's reason (`retries-exhausted`, `not-retryable`, ...). */
   reason: FailureReason;
+  /** What the last attempt failed with. */
   error: DeadLetterErrorInfo;
   /** False when the body could not be kept byte for byte (truncated, redacted, a stream): replay refuses it unless forced. */
   replayable: boolean;

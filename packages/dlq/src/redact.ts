@@ -35,6 +35,7 @@ const MIN_SCRUB_PART_LENGTH = 8;
 
 /** What one redaction step removed. */
 export interface Redaction<T> {
+  /** The value with the secrets removed. */
   value: T;
   /** Names of what was removed, as the record lists them (`header:authorization`, `query:api_key`). */
   removed: string[];

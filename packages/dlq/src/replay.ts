@@ -17,23 +17,35 @@ import { DEAD_LETTER_RECORD_VERSION, type DeadLetterRecord, type DeadLetterRepla
 import { v4 as uuidv4 } from 'uuid';
 import { assertSink, isLeasingSink, sinkIds, type DeadLetterSink, type LeasingSink } from './sink';
 
-/** What happened to one record. */
+/**
+ * What happened to one record: `succeeded` sent and answered, record removed; `failed` sent and failed,
+ * record kept with its `replays` count raised; `skipped` not sent (see `ReplaySkipReason`); `dry-run` would
+ * have been sent.
+ */
 export type ReplayOutcome = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
 
 /** Why a record was not sent. */
 export type ReplaySkipReason =
+  /** No record with that id (removed since it was listed, or never there). */
   | 'not-found'
+  /** The record could not keep the exact request: its body was truncated, rewritten by `redactBody` or unreadable. */
   | 'not-replayable'
+  /** Its first attempt is older than `maxAgeMs`. */
   | 'too-old'
+  /** It already failed `maxReplays` replays. */
   | 'max-replays'
+  /** Written in a record format this version does not know; never sent, even with `force`. */
   | 'unsupported-version'
   /** Another replayer holds the record (a leasing sink, with `ids`). */
   | 'leased'
   /** Another replayer running at the same time already tried it and failed (a leasing sink). */
   | 'replayed-concurrently';
 
+/** What happened to one record. */
 export interface ReplayResult {
+  /** The record's id. */
   id: string;
+  /** What happened to it. */
   outcome: ReplayOutcome;
   /** The HTTP status of the replay's answer, when there was one. */
   status?: number;
@@ -43,11 +55,15 @@ export interface ReplayResult {
   reason?: ReplaySkipReason;
 }
 
+/** What `replay` did, in counts and per record. */
 export interface ReplaySummary {
   /** Records sent (or, in a dry run, that would have been sent). */
   attempted: number;
+  /** Records whose replay succeeded; each is removed from the sink (a result's `error` tells of a failed removal). */
   succeeded: number;
+  /** Records whose replay failed; each stays in the sink with `replays` and `lastReplay` updated. */
   failed: number;
+  /** Records not sent; each result's `reason` says why. */
   skipped: number;
   /** One entry per record considered, in the order they were chosen. */
   results: ReplayResult[];
@@ -55,14 +71,19 @@ export interface ReplaySummary {
 
 /** What `onProgress` is told after each record. */
 export interface ReplayProgress {
+  /** Records handled so far, this one included. */
   done: number;
+  /** Records the replay expects to handle; never less than `done`, as the sink may grow during a replay. */
   total: number;
+  /** What happened to this record. */
   result: ReplayResult;
 }
 
+/** Options of `replay`. */
 export interface ReplayOptions {
-  /** The instance to send through: its credentials, rate limit, retry and idempotency layers apply. */
+  /** The instance to send through: its credentials, rate limit, retry and idempotency layers apply. Required. */
   instance: AxiosInstance;
+  /** The sink to replay from; succeeded records are removed from it, failed ones updated in it. Required. */
   sink: DeadLetterSink;
   /** Replay these records (in this order) instead of the whole sink. */
   ids?: readonly string[];
@@ -82,9 +103,15 @@ export interface ReplayOptions {
   force?: boolean;
   /** Decide and report, send nothing, change nothing. @default false */
   dryRun?: boolean;
-  /** Called after each record. Errors it throws are ignored. */
+  /**
+   * Called after each record. Errors it throws are ignored.
+   * @default undefined
+   */
   onProgress?: (progress: ReplayProgress) => void;
-  /** Stops taking new records and aborts the requests in flight. */
+  /**
+   * Stops taking new records and aborts the requests in flight; `replay` then resolves with what was done.
+   * @default undefined
+   */
   signal?: AbortSignal;
   /**
    * With a sink that leases (`claim`/`release`: `pgSink`, `memorySink`), how long a taken record stays
@@ -93,10 +120,14 @@ export interface ReplayOptions {
    * @default 300_000 (5 min)
    */
   leaseMs?: number;
-  /** @default the global timers, read at call time */
+  /**
+   * The time `maxAgeMs` is measured against and failed replays are stamped with.
+   * @default the global timers, read at call time
+   */
   clock?: Clock;
 }
 
+/** One record at a time, nothing older than 24 hours, no forcing, 5-minute leases. */
 export const DEFAULT_REPLAY_OPTIONS = Object.freeze({
   concurrency: 1,
   maxAgeMs: 86_400_000,

@@ -24,22 +24,26 @@ export interface ClaimOptions {
 }
 
 /**
- * Where dead letters go. Any object with these five methods is a sink; the contract every sink keeps
- * (and the shared test suite checks):
- * - `put(record)` stores the record durably before it resolves. A record with an id already stored
- *   replaces it in place: this is how a replay updates `replays` without adding a second record.
- * - `get(id)` returns a copy of the record, or `undefined`.
- * - `list({ limit, after })` returns copies in ascending id order (uuid v7 ids sort in creation order);
- *   `after` is exclusive and may name an id that has since been removed.
- * - `remove(id)` resolves `true` when a record was removed, `false` when there was none.
- * - `size()` counts the records.
- * Ids are compared as plain strings; keep them ASCII (the default uuid v7 ids are).
+ * Where dead letters go. Any object with `put`, `get`, `list`, `remove` and `size` is a sink; every sink
+ * keeps the contract below (the shared test suite checks it). Ids are compared as plain strings; keep them
+ * ASCII (the default uuid v7 ids are).
  */
 export interface DeadLetterSink {
+  /**
+   * Stores the record durably before it resolves. A record whose id is already stored replaces it in
+   * place: this is how a replay updates `replays` without adding a second record.
+   */
   put(record: DeadLetterRecord): Promise<void>;
+  /** A copy of the record, or `undefined` when there is none with that id. */
   get(id: string): Promise<DeadLetterRecord | undefined>;
+  /**
+   * Copies of the records in ascending id order (uuid v7 ids sort in creation order). `after` is
+   * exclusive and may name an id that has since been removed.
+   */
   list(options?: ListOptions): Promise<DeadLetterRecord[]>;
+  /** `true` when a record was removed, `false` when there was none. */
   remove(id: string): Promise<boolean>;
+  /** How many records the sink holds. */
   size(): Promise<number>;
   /** Releases files or connections the sink holds, if any. */
   close?(): Promise<void>;

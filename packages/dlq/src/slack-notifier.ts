@@ -14,8 +14,12 @@ export type FetchLike = (
   init: { method: string; headers: Record<string, string>; body: string },
 ) => Promise<{ ok: boolean; status: number }>;
 
+/** Options of `slackWebhookNotifier`. */
 export interface SlackWebhookNotifierOptions {
-  /** @default the global fetch, read at call time */
+  /**
+   * Sends the webhook request; inject one for a proxy or tests.
+   * @default the global fetch, read at call time
+   */
   fetch?: FetchLike;
   /** How many samples the message lists (at most as many as the alert carries). @default 5 */
   maxSamples?: number;

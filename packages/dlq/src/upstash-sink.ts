@@ -8,11 +8,13 @@ import { normaliseListOptions, type DeadLetterSink, type ListOptions } from './s
  * together and each call is one round trip.
  */
 export interface UpstashSinkClient {
+  /** Runs a Lua script atomically (`EVAL`) and resolves its reply; rejects when Redis cannot be reached. */
   eval(script: string, keys: string[], args: unknown[]): Promise<unknown>;
 }
 
+/** Options of `upstashSink`. */
 export interface UpstashSinkOptions {
-  /** An `@upstash/redis` client. */
+  /** An `@upstash/redis` client. Required. */
   redis: UpstashSinkClient;
   /**
    * The key prefix: records live in the hash `<key>:records` (id -> JSON) and their order in the sorted
@@ -22,10 +24,13 @@ export interface UpstashSinkOptions {
   key?: string;
 }
 
+/** A sink in Redis, shared by every process that uses the same key prefix. */
 export interface UpstashSink extends DeadLetterSink {
+  /** The key prefix in use. */
   readonly key: string;
 }
 
+/** The key prefix `upstashSink` uses unless told otherwise. */
 export const DEFAULT_UPSTASH_SINK_KEY = 'axios-resilience:dlq';
 
 /** Records read per script call by `list`: keeps each reply (and Lua's `unpack`) small. */

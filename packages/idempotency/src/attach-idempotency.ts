@@ -22,6 +22,7 @@ import { createReuseGuard, type ReuseGuard } from './reuse-guard';
 
 /** The raw interceptors, for wiring `instance.interceptors.request.use(...)` by hand. */
 export interface IdempotencyInterceptors {
+  /** Sets the key header; it throws (nothing sent) on an invalid key or a key reused for another request. */
   request: [onFulfilled: RequestHandler];
 }
 

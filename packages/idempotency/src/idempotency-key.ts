@@ -1,6 +1,9 @@
 import { ResilienceError } from '@axios-resilience/core';
 
-/** How the key is written in the header. */
+/**
+ * How the key is written in the header: `raw` as it is (Stripe, most APIs), `structured` as the IETF
+ * draft's quoted sf-string.
+ */
 export type IdempotencyKeyFormat = 'raw' | 'structured';
 
 /** Printable ASCII (0x20-0x7E): what a header value and an sf-string can both carry unchanged. */

@@ -67,16 +67,21 @@ export interface IdempotencyOptions {
   clock?: Clock;
 }
 
-/** Options with every default filled in and every value checked. */
+/** Options with every default filled in and every value checked, as `resolveIdempotencyOptions` returns them. */
 export interface ResolvedIdempotencyOptions {
+  /** See `IdempotencyOptions.headerName`. */
   headerName: string;
-  /** Upper-case. */
+  /** See `IdempotencyOptions.methods`; upper-cased here, so comparisons need no case folding. */
   methods: readonly string[];
+  /** See `IdempotencyOptions.generateKey`. */
   generateKey: GenerateKey;
+  /** See `IdempotencyOptions.format`. */
   format: IdempotencyKeyFormat;
+  /** See `IdempotencyOptions.maxKeyLength`. */
   maxKeyLength: number;
   /** Limits for a guard of this attachment's own, a shared guard, or `false`. */
   guard: ResolvedReuseGuardOptions | ReuseGuard | false;
+  /** See `IdempotencyOptions.clock`. */
   clock: Clock;
 }
 
@@ -85,6 +90,10 @@ export function defaultGenerateKey(): string {
   return uuidv4();
 }
 
+/**
+ * The defaults in one place: a uuid v4 key for POST, PUT, PATCH and DELETE, sent raw in `Idempotency-Key`,
+ * at most 255 characters, and a reuse guard remembering 10,000 keys for 24 hours.
+ */
 export const DEFAULT_IDEMPOTENCY_OPTIONS: Readonly<{
   headerName: string;
   methods: readonly string[];
@@ -137,7 +146,7 @@ export function resolveIdempotencyOptions(options: IdempotencyOptions = {}): Res
   });
 
   const generateKey = options.generateKey ?? defaults.generateKey;
-  assertFunction('generateKey', generateKey);
+  assertFunction<GenerateKey>('generateKey', generateKey);
 
   const format = options.format ?? defaults.format;
   assertOneOf('format', format, ['raw', 'structured'] as const);
@@ -159,7 +168,7 @@ export function resolveIdempotencyOptions(options: IdempotencyOptions = {}): Res
   return {
     headerName,
     methods: (methods as string[]).map((method) => method.toUpperCase()),
-    generateKey: generateKey as GenerateKey,
+    generateKey,
     format,
     maxKeyLength,
     guard,

@@ -1,3 +1,8 @@
+/**
+ * Layer 2: one idempotency key per logical operation, reused on every retry and replay.
+ * @packageDocumentation
+ * @module @axios-resilience/idempotency
+ */
 export { attachIdempotency, createIdempotencyInterceptors, type IdempotencyInterceptors } from './attach-idempotency';
 export {
   resolveIdempotencyOptions,

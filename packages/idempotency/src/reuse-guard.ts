@@ -46,12 +46,16 @@ export interface ReuseGuard {
   clear(): void;
 }
 
+/** The guard's default limits: 10,000 keys, each remembered for 24 hours (Stripe's key lifetime). */
 export const DEFAULT_REUSE_GUARD_OPTIONS = { maxEntries: 10_000, maxAgeMs: 24 * 60 * 60 * 1000 } as const;
 
 /** Reuse-guard options with every default filled in. */
 export interface ResolvedReuseGuardOptions {
+  /** See `ReuseGuardOptions.maxEntries`. */
   maxEntries: number;
+  /** See `ReuseGuardOptions.maxAgeMs`. */
   maxAgeMs: number;
+  /** See `ReuseGuardOptions.clock`. */
   clock: Clock;
 }
 

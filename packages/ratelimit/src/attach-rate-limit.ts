@@ -21,7 +21,12 @@ import { resolveRateLimitOptions, type RateLimitOptions, type ResolvedRateLimitO
 
 /** The rate-limit layer's interceptors, for `instance.interceptors.*.use(...)` by hand. */
 export interface RateLimitInterceptors {
+  /**
+   * Waits for a token. Rejects, with nothing sent, with `RateLimitedError` when none comes within
+   * `maxWaitMs` or the line is full, and with `CanceledError` when the request's signal aborts.
+   */
   request: [(config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>];
+  /** Completes the attempt's permit and learns pauses from the answer; both pass the answer or error on unchanged. */
   response: [(response: AxiosResponse) => AxiosResponse, (error: unknown) => never];
 }
 

@@ -1,3 +1,4 @@
+/** A send granted, or the start (epoch ms) of the next window. */
 export type FixedWindowVerdict = { granted: true } | { granted: false; retryAt: number };
 
 /**
@@ -21,6 +22,7 @@ export class FixedWindow {
     }
   }
 
+  /** Counts a send in the window that holds `now` if it has room. */
   take(now: number): FixedWindowVerdict {
     this.roll(now);
     if (this.used < this.limit) {
@@ -36,6 +38,7 @@ export class FixedWindow {
     return this.used;
   }
 
+  /** True when the current window counts nothing, so the key's state can be dropped. */
   isIdle(now: number): boolean {
     return this.count(now) === 0;
   }

@@ -1,3 +1,8 @@
+/**
+ * Layer 3: proactive rate limiting, in memory or shared across workers through Redis.
+ * @packageDocumentation
+ * @module @axios-resilience/ratelimit
+ */
 export { attachRateLimit, createRateLimitInterceptors, type RateLimitInterceptors } from './attach-rate-limit';
 export {
   resolveRateLimitOptions,

@@ -9,7 +9,9 @@ import {
 
 /** A pause a response asks for. */
 export interface LearnedPause {
+  /** How long to pause the key, in ms from the time given to `learnedPause`. */
   delayMs: number;
+  /** The header the pause was read from. */
   source: ServerHintSource;
 }
 

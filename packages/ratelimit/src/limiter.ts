@@ -29,19 +29,19 @@ export interface RateLimitPermit {
   complete(): void;
 }
 
-/**
- * A rate-limit strategy.
- *
- * - `acquire(key, options)` resolves when the caller may send one request for `key`. Waiters on one
- *   key are served first in, first out. It rejects with `RateLimitedError` when no token comes within
- *   `maxWaitMs` or the line is longer than `maxQueue`, and with axios's `CanceledError` when `signal`
- *   aborts. It may resolve with a permit, whose `complete()` the caller invokes once the answer is in.
- * - `pause(key, untilMs)` stops granting tokens for `key` until the epoch-millisecond time `untilMs`
- *   (a later pause wins over an earlier one). It never throws; a shared limiter spreads the pause to
- *   every process.
- */
+/** A rate-limit strategy: where `attachRateLimit` takes its tokens from, per key. */
 export interface RateLimiter {
+  /**
+   * Resolves when the caller may send one request for `key`; waiters on one key are served first in,
+   * first out. Rejects with `RateLimitedError` when no token comes within `maxWaitMs` or the line is
+   * longer than `maxQueue`, and with axios's `CanceledError` when `signal` aborts. It may resolve with a
+   * permit, whose `complete()` the caller invokes once the answer is in.
+   */
   acquire(key: string, options: AcquireOptions): Promise<RateLimitPermit | void>;
+  /**
+   * Stops granting tokens for `key` until the epoch-ms time `untilMs`; a later pause wins over an earlier
+   * one. Never throws: a shared limiter spreads the pause to every process and reports store failures itself.
+   */
   pause(key: string, untilMs: number): void | Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import {
-  assertFunction,
+  assertClock,
   assertKnownKeys,
   assertNonNegativeNumber,
   assertOneOf,
@@ -16,10 +16,13 @@ import { SlidingLog, type StampAt } from './sliding-log';
 import { TokenBucket } from './token-bucket';
 import { WaitLine, type GateAnswer } from './wait-line';
 
+/** How `memoryLimiter` counts sends; see `MemoryLimiterOptions.algorithm`. */
 export type MemoryAlgorithm = 'sliding-log' | 'token-bucket' | 'fixed-window';
 
+/** Every `MemoryAlgorithm`: the values `algorithm` accepts. */
 export const MEMORY_ALGORITHMS: readonly MemoryAlgorithm[] = ['sliding-log', 'token-bucket', 'fixed-window'];
 
+/** Options of `memoryLimiter`: the budget per key, and how it is counted. */
 export interface MemoryLimiterOptions {
   /** Sends allowed per `intervalMs` and key. Required: there is no sensible default for someone else's API. */
   limit: number;
@@ -57,21 +60,34 @@ export interface MemoryLimiterOptions {
    * @default 60_000
    */
   maxHoldMs?: number;
-  /** @default the global timers, read at call time */
+  /**
+   * The time windows are counted in and the timers waiters sleep on.
+   * @default the global timers, read at call time
+   */
   clock?: Clock;
 }
 
+/** Memory-limiter options with every default filled in and every value checked. */
 export interface ResolvedMemoryLimiterOptions {
+  /** See `MemoryLimiterOptions.limit`. */
   limit: number;
+  /** See `MemoryLimiterOptions.intervalMs`. */
   intervalMs: number;
+  /** See `MemoryLimiterOptions.algorithm`. */
   algorithm: MemoryAlgorithm;
+  /** See `MemoryLimiterOptions.burst`; equals `limit` when not given. */
   burst: number;
+  /** See `MemoryLimiterOptions.marginMs`. */
   marginMs: number;
+  /** See `MemoryLimiterOptions.stampAt`. */
   stampAt: StampAt;
+  /** See `MemoryLimiterOptions.maxHoldMs`. */
   maxHoldMs: number;
+  /** See `MemoryLimiterOptions.clock`. */
   clock: Clock;
 }
 
+/** The defaults of the optional fields; `limit` and `intervalMs` have none, and `burst` follows `limit`. */
 export const DEFAULT_MEMORY_LIMITER_OPTIONS = Object.freeze({
   algorithm: 'sliding-log' as MemoryAlgorithm,
   marginMs: 25,
@@ -82,6 +98,10 @@ export const DEFAULT_MEMORY_LIMITER_OPTIONS = Object.freeze({
 
 const KNOWN_KEYS = ['limit', 'intervalMs', 'algorithm', 'burst', 'marginMs', 'stampAt', 'maxHoldMs', 'clock'];
 
+/**
+ * Validates `memoryLimiter` options and fills in the defaults. A wrong option throws a `TypeError` naming
+ * it (prefixed with `path`), what was expected and what was given.
+ */
 export function resolveMemoryLimiterOptions(
   options: MemoryLimiterOptions,
   path = 'memoryLimiter',
@@ -104,10 +124,7 @@ export function resolveMemoryLimiterOptions(
   const maxHoldMs = options.maxHoldMs ?? DEFAULT_MEMORY_LIMITER_OPTIONS.maxHoldMs;
   assertPositiveNumber(`${path}.maxHoldMs`, maxHoldMs);
   const clock = options.clock ?? DEFAULT_MEMORY_LIMITER_OPTIONS.clock;
-  assertPlainObject(`${path}.clock`, clock);
-  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
-    assertFunction(`${path}.clock.${method}`, clock[method]);
-  }
+  assertClock(`${path}.clock`, clock);
   return {
     limit: options.limit,
     intervalMs: options.intervalMs,
@@ -127,6 +144,7 @@ interface KeyAlgorithm {
 
 /** A rate limiter held in this process's memory, with its per-key state exposed for tests and metrics. */
 export interface MemoryLimiter extends RateLimiter {
+  /** The options it was made with, defaults filled in (frozen). */
   readonly options: Readonly<ResolvedMemoryLimiterOptions>;
   /** Requests waiting for a token on `key`. */
   waiting(key: string): number;

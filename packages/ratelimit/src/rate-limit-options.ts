@@ -1,6 +1,7 @@
 import type { AxiosRequestConfig } from 'axios';
 import {
   assertBoolean,
+  assertClock,
   assertFunction,
   assertKnownKeys,
   assertNonNegativeInteger,
@@ -16,9 +17,11 @@ import type { RateLimiter } from './limiter';
 
 /** What `onPause` receives when a response pauses a key. */
 export interface RateLimitPauseState {
+  /** The rate-limit key (bucket) that is paused. */
   key: string;
   /** Epoch ms until which the key is paused. */
   untilMs: number;
+  /** The pause length in ms, counted from when the response was read. */
   delayMs: number;
   /** The header the pause came from. */
   source: ServerHintSource;
@@ -26,6 +29,7 @@ export interface RateLimitPauseState {
   status: number;
 }
 
+/** Options of `attachRateLimit` and `createRateLimitInterceptors`. */
 export interface RateLimitOptions {
   /**
    * Where tokens come from: `memoryLimiter(...)` for one process, `upstashLimiter(...)` for a budget
@@ -54,19 +58,33 @@ export interface RateLimitOptions {
    * @default true
    */
   learn?: boolean;
-  /** Called when a response pauses a key. Errors it throws are ignored. */
+  /**
+   * Called, without being awaited, when a response pauses a key. Errors it throws are ignored.
+   * @default undefined
+   */
   onPause?: (state: RateLimitPauseState) => void | Promise<void>;
-  /** @default the global timers, read at call time */
+  /**
+   * The time a learned pause is counted from. The limiter waits on its own clock.
+   * @default the global timers, read at call time
+   */
   clock?: Clock;
 }
 
+/** Rate-limit options with every default filled in and every value checked. */
 export interface ResolvedRateLimitOptions {
+  /** See `RateLimitOptions.limiter`. */
   limiter: RateLimiter;
+  /** See `RateLimitOptions.key`. */
   key: (config: AxiosRequestConfig) => string;
+  /** See `RateLimitOptions.maxWaitMs`. */
   maxWaitMs: number;
+  /** See `RateLimitOptions.maxQueue`; `undefined` for no bound. */
   maxQueue: number | undefined;
+  /** See `RateLimitOptions.learn`. */
   learn: boolean;
+  /** See `RateLimitOptions.onPause`. */
   onPause: RateLimitOptions['onPause'];
+  /** See `RateLimitOptions.clock`. */
   clock: Clock;
 }
 
@@ -75,17 +93,24 @@ export function originKey(config: AxiosRequestConfig): string {
   return requestOrigin(config);
 }
 
+/** Every default but the limiter, which has none: the right limit is the upstream's. */
 export const DEFAULT_RATE_LIMIT_OPTIONS = Object.freeze({
+  /** One bucket per origin. */
   key: originKey,
   maxWaitMs: 60_000,
   maxQueue: undefined as number | undefined,
   learn: true,
+  /** No observer. */
   onPause: undefined as RateLimitOptions['onPause'],
   clock: systemClock,
 });
 
 const KNOWN_KEYS = ['limiter', 'key', 'maxWaitMs', 'maxQueue', 'learn', 'onPause', 'clock'];
 
+/**
+ * Validates the options at attach time and fills in the defaults. A wrong option throws a `TypeError`
+ * naming it (prefixed with `path`), what was expected and what was given.
+ */
 export function resolveRateLimitOptions(options: RateLimitOptions, path = 'rateLimit'): ResolvedRateLimitOptions {
   assertPlainObject(path, options);
   assertKnownKeys(path, options as unknown as Record<string, unknown>, KNOWN_KEYS);
@@ -104,9 +129,6 @@ export function resolveRateLimitOptions(options: RateLimitOptions, path = 'rateL
   if (merged.maxQueue !== undefined) assertNonNegativeInteger(`${path}.maxQueue`, merged.maxQueue);
   assertBoolean(`${path}.learn`, merged.learn);
   if (merged.onPause !== undefined) assertFunction(`${path}.onPause`, merged.onPause);
-  assertPlainObject(`${path}.clock`, merged.clock);
-  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
-    assertFunction(`${path}.clock.${method}`, merged.clock[method]);
-  }
+  assertClock(`${path}.clock`, merged.clock);
   return merged;
 }

@@ -3,11 +3,13 @@ export type StampAt = 'response' | 'send';
 
 /** One send in the log. */
 export interface LogEntry {
+  /** When the send left the line (epoch ms). */
   grantedAt: number;
   /** When its answer (or error) came back; unset while in flight. */
   completedAt?: number;
 }
 
+/** A send granted (its `entry`, to `complete` when its answer is in), or the earliest time worth asking again. */
 export type SlidingLogVerdict = { granted: true; entry: LogEntry } | { granted: false; retryAt: number };
 
 /**
@@ -40,6 +42,7 @@ export class SlidingLog {
     return entry.completedAt === undefined ? latest : Math.min(entry.completedAt, latest);
   }
 
+  /** Counts a send at `now` if fewer than `limit` are in the window; otherwise says when the window will have room. */
   take(now: number): SlidingLogVerdict {
     const span = this.intervalMs + this.marginMs;
     this.entries = this.entries.filter((entry) => this.stampOf(entry) + span > now);
@@ -53,6 +56,7 @@ export class SlidingLog {
     return { granted: false, retryAt: stamps[this.entries.length - this.limit] + span };
   }
 
+  /** Records that `entry`'s answer came back at `now`, fixing its stamp with `stampAt: 'response'`. Idempotent. */
   complete(entry: LogEntry, now: number): void {
     if (entry.completedAt === undefined) entry.completedAt = now;
   }
@@ -63,6 +67,7 @@ export class SlidingLog {
     return this.entries.filter((entry) => this.stampOf(entry) + span > now).length;
   }
 
+  /** True when no send counts any more, so the key's state can be dropped. */
   isIdle(now: number): boolean {
     return this.count(now) === 0;
   }

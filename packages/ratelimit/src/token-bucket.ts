@@ -1,3 +1,4 @@
+/** A token granted, or the epoch-ms time at which the next whole token will have dripped in. */
 export type TokenBucketVerdict = { granted: true } | { granted: false; retryAt: number };
 
 /**
@@ -28,6 +29,7 @@ export class TokenBucket {
     this.updatedAt = Math.max(this.updatedAt, now);
   }
 
+  /** Takes one token at `now` if a whole one is there. */
   take(now: number): TokenBucketVerdict {
     this.refill(now);
     if (this.units >= this.intervalMs) {
@@ -43,6 +45,7 @@ export class TokenBucket {
     return Math.floor(this.units / this.intervalMs);
   }
 
+  /** True when the bucket is full again, as a fresh one would be, so the key's state can be dropped. */
   isIdle(now: number): boolean {
     this.refill(now);
     return this.units >= this.capacityUnits;

@@ -1,4 +1,5 @@
 import {
+  assertClock,
   assertFunction,
   assertKnownKeys,
   assertNonEmptyString,
@@ -18,6 +19,7 @@ import { WaitLine, type GateAnswer, type LineHead } from './wait-line';
 /** What happens to requests while Redis cannot be reached. */
 export type StoreFailurePolicy = 'local' | 'open' | 'closed';
 
+/** Every `StoreFailurePolicy`: the values `storeFailure` accepts. */
 export const STORE_FAILURE_POLICIES: readonly StoreFailurePolicy[] = ['local', 'open', 'closed'];
 
 /** What `onStoreError` receives. */
@@ -34,6 +36,7 @@ export interface StoreErrorState {
   consecutiveFailures: number;
 }
 
+/** Options of `upstashLimiter`: the user's `Ratelimit` and Redis client, and what to do when Redis is down. */
 export interface UpstashLimiterOptions {
   /** The user's `Ratelimit` from `@upstash/ratelimit`, any algorithm. Required. */
   ratelimit: UpstashRatelimitLike;
@@ -55,7 +58,10 @@ export interface UpstashLimiterOptions {
    * @default undefined
    */
   fallback?: RateLimiter;
-  /** Reports each failed store call. Errors it throws are ignored. */
+  /**
+   * Reports each failed store call, without being awaited. Errors it throws are ignored.
+   * @default undefined
+   */
   onStoreError?: (state: StoreErrorState) => void | Promise<void>;
   /**
    * Prefix of the keys this limiter writes to Redis itself (the shared pauses: `<prefix>:pause:<key>`).
@@ -73,22 +79,37 @@ export interface UpstashLimiterOptions {
    * @default 1_000
    */
   storeRetryMs?: number;
-  /** @default the global timers, read at call time */
+  /**
+   * The time pauses and store timeouts are measured in, and the timers waiters sleep on. The budget itself
+   * is timed by Redis.
+   * @default the global timers, read at call time
+   */
   clock?: Clock;
 }
 
+/** Upstash-limiter options with every default filled in and every value checked. */
 export interface ResolvedUpstashLimiterOptions {
+  /** See `UpstashLimiterOptions.ratelimit`. */
   ratelimit: UpstashRatelimitLike;
+  /** See `UpstashLimiterOptions.redis`. */
   redis: UpstashRedisLike;
+  /** See `UpstashLimiterOptions.storeFailure`. */
   storeFailure: StoreFailurePolicy;
+  /** See `UpstashLimiterOptions.fallback`; always set when `storeFailure` is `'local'`. */
   fallback: RateLimiter | undefined;
+  /** See `UpstashLimiterOptions.onStoreError`. */
   onStoreError: UpstashLimiterOptions['onStoreError'];
+  /** See `UpstashLimiterOptions.prefix`. */
   prefix: string;
+  /** See `UpstashLimiterOptions.storeTimeoutMs`. */
   storeTimeoutMs: number;
+  /** See `UpstashLimiterOptions.storeRetryMs`. */
   storeRetryMs: number;
+  /** See `UpstashLimiterOptions.clock`. */
   clock: Clock;
 }
 
+/** The defaults of the optional fields; `ratelimit`, `redis` and (with `'local'`) `fallback` have none. */
 export const DEFAULT_UPSTASH_LIMITER_OPTIONS = Object.freeze({
   storeFailure: 'local' as StoreFailurePolicy,
   prefix: 'axios-resilience:ratelimit',
@@ -120,6 +141,10 @@ function assertLimiter(path: string, value: unknown): asserts value is RateLimit
   }
 }
 
+/**
+ * Validates `upstashLimiter` options and fills in the defaults. A wrong option throws a `TypeError`
+ * naming it (prefixed with `path`), what was expected and what was given.
+ */
 export function resolveUpstashLimiterOptions(
   options: UpstashLimiterOptions,
   path = 'upstashLimiter',
@@ -155,10 +180,7 @@ export function resolveUpstashLimiterOptions(
   const storeRetryMs = options.storeRetryMs ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.storeRetryMs;
   assertNonNegativeNumber(`${path}.storeRetryMs`, storeRetryMs);
   const clock = options.clock ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.clock;
-  assertPlainObject(`${path}.clock`, clock);
-  for (const method of ['now', 'setTimeout', 'clearTimeout'] as const) {
-    assertFunction(`${path}.clock.${method}`, clock[method]);
-  }
+  assertClock(`${path}.clock`, clock);
   return {
     ratelimit: options.ratelimit,
     redis: options.redis,
@@ -174,6 +196,7 @@ export function resolveUpstashLimiterOptions(
 
 /** An Upstash-backed limiter, with its store health exposed for tests and metrics. */
 export interface UpstashLimiter extends RateLimiter {
+  /** The options it was made with, defaults filled in (frozen). */
   readonly options: Readonly<ResolvedUpstashLimiterOptions>;
   /** Requests waiting for a token on `key` in this process. */
   waiting(key: string): number;

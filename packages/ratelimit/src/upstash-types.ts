@@ -5,8 +5,11 @@
 
 /** What `Ratelimit#limit` answers (`@upstash/ratelimit` `RatelimitResponse`). */
 export interface UpstashLimitResponse {
+  /** `true` when a token was taken and the request may go. */
   success: boolean;
+  /** The `Ratelimit`'s configured budget. */
   limit: number;
+  /** Tokens left after this call. */
   remaining: number;
   /** Epoch ms when the budget refills. */
   reset: number;
@@ -18,6 +21,10 @@ export interface UpstashLimitResponse {
 
 /** A `Ratelimit` from `@upstash/ratelimit`, any algorithm. */
 export interface UpstashRatelimitLike {
+  /**
+   * Takes one token for `identifier` (the rate-limit key) if there is one. When Redis cannot be reached it
+   * rejects, or answers with `reason: 'timeout'`; the limiter treats both as a store failure.
+   */
   limit(identifier: string): Promise<UpstashLimitResponse>;
 }
 
@@ -27,6 +34,8 @@ export interface UpstashRatelimitLike {
  * `GETEX` travels in the write batch with the limiter's `EVALSHA`, so one HTTP request carries both.
  */
 export interface UpstashRedisLike {
+  /** Reads a shared pause: its epoch-ms end as a string or number, or `null` when there is none. */
   getex(key: string): Promise<unknown>;
+  /** Writes a shared pause that Redis expires `px` ms later, when it has run out anyway. */
   set(key: string, value: string, options: { px: number }): Promise<unknown>;
 }

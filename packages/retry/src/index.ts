@@ -1,3 +1,8 @@
+/**
+ * Layer 1: retry with server timing hints first, backoff with jitter, a retry budget and deadlines.
+ * @packageDocumentation
+ * @module @axios-resilience/retry
+ */
 export { attachRetry, createRetryInterceptors, type RetryInterceptors } from './attach-retry';
 export {
   resolveRetryOptions,
