@@ -78,6 +78,36 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`initdb failed (${init.status}): ${init.stderr.trim().split('\n').slice(-3).join(' ')}`);
   }
 
+  // Two test files may draw the same free port; the loser fails to bind and tries another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const started = await startCluster(bin, root, dataDir, asUser);
+      return {
+        url: `postgres://postgres@127.0.0.1:${started.port}/postgres`,
+        host: '127.0.0.1',
+        port: started.port,
+        stop: async () => {
+          await started.stop();
+          fs.rmSync(root, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt >= 3) {
+        fs.rmSync(root, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startCluster(
+  bin: string,
+  root: string,
+  dataDir: string,
+  asUser: { uid?: number; gid?: number },
+): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const server = spawn(
     path.join(bin, 'postgres'),
@@ -105,7 +135,6 @@ export async function startPostgres(): Promise<PostgresServer> {
   server.stderr?.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString('utf8')).slice(-4000);
   });
-
   const stop = async () => {
     if (server.exitCode === null && server.signalCode === null) {
       server.kill('SIGINT');
@@ -114,24 +143,25 @@ export async function startPostgres(): Promise<PostgresServer> {
       await exited;
       clearTimeout(forced);
     }
-    fs.rmSync(root, { recursive: true, force: true });
   };
+  const lastLines = () => log.trim().split('\n').slice(-3).join(' ');
 
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (server.exitCode !== null) {
+    if (server.exitCode !== null || server.signalCode !== null) {
       await stop();
-      throw new Error(`postgres exited during start-up: ${log.trim().split('\n').slice(-3).join(' ')}`);
+      const message = `postgres exited during start-up: ${lastLines()}`;
+      throw /could not bind|address already in use/i.test(log) ? new PortTakenError(message) : new Error(message);
     }
-    const ready = spawnSync(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres'], {
+    // Asked through our own socket directory, so a server of another test on the same port cannot answer.
+    const ready = spawnSync(path.join(bin, 'pg_isready'), ['-h', root, '-p', String(port), '-U', 'postgres'], {
       encoding: 'utf8',
     });
-    if (ready.status === 0) break;
+    if (ready.status === 0) return { port, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`postgres did not accept connections within 20 s: ${log.trim().split('\n').slice(-3).join(' ')}`);
+      throw new Error(`postgres did not accept connections within 20 s: ${lastLines()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, host: '127.0.0.1', port, stop };
 }

@@ -124,7 +124,9 @@ async function startOnce(bin: string, startTimeoutMs: number): Promise<RedisServ
       const message = `redis-server exited before answering (code ${child.exitCode}). Its output:\n${output}`;
       throw /address already in use/i.test(output) ? new PortTakenError(message) : new Error(message);
     }
-    if (await ping(port)) break;
+    // A PING alone could be answered by another test's server that took the port first (ours then fails to
+    // bind); only our own log line proves the answer came from our process.
+    if (/Ready to accept connections/i.test(output) && (await ping(port))) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`redis-server did not answer PING within ${startTimeoutMs} ms. Its output:\n${output}`);
