@@ -85,9 +85,14 @@ interface Entry {
 }
 
 /** Origin and path only: a query string may carry credentials and never belongs in an error message. */
+/**
+ * The method and URL for an error message, without what may carry a credential: the query (`?api_key=`) and
+ * the URL's user information (`https://user:pass@host`).
+ */
 function describeTarget(fingerprint: RequestFingerprint): string {
   const queryAt = fingerprint.url.search(/[?#]/);
-  return `${fingerprint.method} ${queryAt >= 0 ? fingerprint.url.slice(0, queryAt) : fingerprint.url}`;
+  const path = queryAt >= 0 ? fingerprint.url.slice(0, queryAt) : fingerprint.url;
+  return `${fingerprint.method} ${path.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')}`;
 }
 
 function describeKey(key: string): string {

@@ -27,6 +27,16 @@ function reuseError(run: () => void): Error {
 }
 
 describe('createReuseGuard', () => {
+  it('never puts URL credentials or the query in its error message', () => {
+    const guard = createReuseGuard();
+    guard.check('k-secret', { ...charge, url: 'https://user:pa55-canary@api.test/v1/charges?api_key=sk-canary' });
+    const error = reuseError(() =>
+      guard.check('k-secret', { ...charge, url: 'https://user:pa55-canary@api.test/v1/refunds?api_key=sk-canary' }),
+    );
+    expect(error.message).toMatch(/https:\/\/api\.test\/v1\/charges/);
+    expect(error.message).not.toMatch(/canary|pa55|api_key/);
+  });
+
   it('lets one key be sent again for the same request', () => {
     const guard = createReuseGuard();
     guard.check('k1', charge);
