@@ -111,7 +111,12 @@ export function simulateHerd(scenario: HerdScenario, policy: HerdPolicy, seed: n
     if (policy.peerDelay) {
       delayMs = policy.peerDelay(item.attempt, random);
     } else if (options) {
-      const response = { status: 429, headers: new AxiosHeaders(headers), config, data: null } as unknown as AxiosResponse;
+      const response = {
+        status: 429,
+        headers: new AxiosHeaders(headers),
+        config,
+        data: null,
+      } as unknown as AxiosResponse;
       const error = new AxiosError('Too Many Requests', AxiosError.ERR_BAD_REQUEST, config, {}, response);
       const decision = decideRetry({
         error,
