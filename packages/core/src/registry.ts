@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { systemClock, type Clock } from './clock';
-import { getResilience, updateResilience } from './state';
+import { updateResilience } from './state';
 
 /**
  * Where each layer sits in an attempt. Request side runs in ascending order before the adapter; response
@@ -38,6 +38,10 @@ export interface Attachment {
 
 interface Registry {
   layers: Layer[];
+  /** The layers with a request step, kept in stage order as they register (never sorted per request). */
+  requestLayers: Layer[];
+  /** The layers with a response step, in stage order. */
+  responseLayers: Layer[];
   requestId: number;
   responseId: number;
   clock: Clock;
@@ -62,17 +66,25 @@ function byResponseStage(a: Layer, b: Layer): number {
 export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Clock = systemClock): Attachment {
   let registry = registries.get(instance);
   if (!registry) {
-    const created: Registry = { layers: [], requestId: -1, responseId: -1, clock };
+    const created: Registry = {
+      layers: [],
+      requestLayers: [],
+      responseLayers: [],
+      requestId: -1,
+      responseId: -1,
+      clock,
+    };
     created.requestId = instance.interceptors.request.use((config) => runRequest(created, config));
     created.responseId = instance.interceptors.response.use(
-      (response) => runResponse(created, Promise.resolve(response)),
-      (error) => runResponse(created, Promise.reject(error)),
+      (response) => runFulfilled(created, response),
+      (error) => chainFrom(created.responseLayers, Promise.reject(error), 0),
     );
     registries.set(instance, created);
     registry = created;
   }
   const owner = registry;
   owner.layers.push(layer);
+  rebuildOrder(owner);
   let ejected = false;
   return {
     eject() {
@@ -80,6 +92,7 @@ export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Cloc
       ejected = true;
       const index = owner.layers.indexOf(layer);
       if (index >= 0) owner.layers.splice(index, 1);
+      rebuildOrder(owner);
       if (owner.layers.length === 0 && registries.get(instance) === owner) {
         instance.interceptors.request.eject(owner.requestId);
         instance.interceptors.response.eject(owner.responseId);
@@ -101,24 +114,81 @@ export function attachedLayers(instance: AxiosInstance): string[] {
     .map((layer) => layer.name);
 }
 
-async function runRequest(registry: Registry, config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
-  const state = getResilience(config);
+/** Sorting happens here, once per attach or eject, never on the request path. */
+function rebuildOrder(registry: Registry): void {
+  registry.requestLayers = registry.layers.filter((layer) => layer.request).sort(byRequestStage);
+  registry.responseLayers = registry.layers
+    .filter((layer) => layer.onResponse || layer.onResponseError)
+    .sort(byResponseStage);
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * Runs the request steps in order. Steps that answer synchronously cost no promise and no microtask; the
+ * first one that waits (a rate-limit token) hands the rest to an async continuation.
+ */
+function runRequest(
+  registry: Registry,
+  config: InternalAxiosRequestConfig,
+): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
+  const state = (config.resilience ??= {});
   const now = registry.clock.now();
-  updateResilience(config, {
-    attempt: (state.attempt ?? 0) + 1,
-    firstAttemptAt: state.firstAttemptAt ?? now,
-  });
+  state.attempt = (state.attempt ?? 0) + 1;
+  state.firstAttemptAt ??= now;
+  const layers = registry.requestLayers;
   let current = config;
-  for (const layer of [...registry.layers].sort(byRequestStage)) {
-    if (layer.request) current = await layer.request(current);
+  for (let index = 0; index < layers.length; index++) {
+    const result = layers[index].request!(current);
+    if (isThenable(result)) return continueRequest(registry, result, index + 1);
+    current = result;
   }
-  updateResilience(current, { lastAttemptAt: registry.clock.now() });
+  stampSend(registry, current);
   return current;
 }
 
-function runResponse(registry: Registry, outcome: Promise<AxiosResponse>): Promise<AxiosResponse> {
-  let chain: Promise<AxiosResponse> = outcome;
-  for (const layer of [...registry.layers].sort(byResponseStage)) {
+async function continueRequest(
+  registry: Registry,
+  pending: Promise<InternalAxiosRequestConfig>,
+  from: number,
+): Promise<InternalAxiosRequestConfig> {
+  let current = await pending;
+  const layers = registry.requestLayers;
+  for (let index = from; index < layers.length; index++) current = await layers[index].request!(current);
+  stampSend(registry, current);
+  return current;
+}
+
+function stampSend(registry: Registry, config: InternalAxiosRequestConfig): void {
+  updateResilience(config, { lastAttemptAt: registry.clock.now() });
+}
+
+/** The success path, synchronous while every step is; the same semantics as a promise chain. */
+function runFulfilled(registry: Registry, response: AxiosResponse): AxiosResponse | Promise<AxiosResponse> {
+  const layers = registry.responseLayers;
+  let current = response;
+  for (let index = 0; index < layers.length; index++) {
+    const step = layers[index].onResponse;
+    if (!step) continue;
+    let result: AxiosResponse | Promise<AxiosResponse>;
+    try {
+      result = step(current);
+    } catch (error) {
+      return chainFrom(layers, Promise.reject(error), index + 1);
+    }
+    if (isThenable(result)) return chainFrom(layers, result, index + 1);
+    current = result;
+  }
+  return current;
+}
+
+/** Promise-chain semantics from `from` on: a step's rejection goes to the next step's error handler. */
+function chainFrom(layers: readonly Layer[], outcome: Promise<AxiosResponse>, from: number): Promise<AxiosResponse> {
+  let chain = outcome;
+  for (let index = from; index < layers.length; index++) {
+    const layer = layers[index];
     chain = chain.then(layer.onResponse, layer.onResponseError as (error: unknown) => AxiosResponse);
   }
   return chain;

@@ -73,7 +73,7 @@ function generateKey(options: ResolvedIdempotencyOptions): string {
 function chooseKey(
   config: InternalAxiosRequestConfig,
   options: ResolvedIdempotencyOptions,
-): string | false | undefined {
+): string | { fresh: string } | false | undefined {
   const requested = getResilience(config).idempotencyKey as unknown;
   if (requested === false) return false;
   const header = readHeader(config.headers, options.headerName);
@@ -91,7 +91,7 @@ function chooseKey(
     return options.format === 'structured' ? parseIdempotencyKeyHeader(header) : header;
   }
   if (!options.methods.includes(requestMethod(config))) return undefined;
-  return generateKey(options);
+  return { fresh: generateKey(options) };
 }
 
 function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandler {
@@ -99,15 +99,19 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
     options.guard === false ? undefined : 'check' in options.guard ? options.guard : createReuseGuard(options.guard);
 
   return (config) => {
-    const key = chooseKey(config, options);
-    if (key === false) {
+    const chosen = chooseKey(config, options);
+    if (chosen === false) {
       writeHeader(config, options.headerName, undefined);
       return config;
     }
-    if (key === undefined) return config;
+    if (chosen === undefined) return config;
+    // A key made here belongs to one operation by construction: the guard is for keys that come from
+    // outside (a caller's, a replay's), so a fresh key is neither fingerprinted nor remembered.
+    const fresh = typeof chosen === 'object';
+    const key = fresh ? chosen.fresh : chosen;
     // Retries of one operation re-send the config axios already serialised; checking only the first
     // attempt means a retry can never be mistaken for a second operation under the same key.
-    if (guard && (getResilience(config).attempt ?? 1) <= 1) guard.check(key, requestFingerprint(config));
+    if (guard && !fresh && (getResilience(config).attempt ?? 1) <= 1) guard.check(key, requestFingerprint(config));
     updateResilience(config, { idempotencyKey: key });
     const header = readHeader(config.headers, options.headerName);
     if (header !== key && header !== formatIdempotencyKey(key, options.format)) {

@@ -107,12 +107,23 @@ function describeKey(key: string): string {
 export function createReuseGuard(options: ReuseGuardOptions = {}): ReuseGuard {
   const { maxEntries, maxAgeMs, clock } = resolveReuseGuardOptions(options);
   const entries = new Map<string, Entry>();
+  // Insertion order kept beside the map: walking a Map from the front after many deletions steps over
+  // every deleted slot until V8 rebuilds the table, which made each check cost thousands of steps.
+  let order: Array<{ key: string; entry: Entry }> = [];
+  let head = 0;
+
+  function dropOldest(): void {
+    const { key, entry } = order[head];
+    head += 1;
+    if (entries.get(key) === entry) entries.delete(key);
+    if (head > 1024 && head * 2 > order.length) {
+      order = order.slice(head);
+      head = 0;
+    }
+  }
 
   function dropExpired(now: number): void {
-    for (const [key, entry] of entries) {
-      if (now - entry.firstUsedAt < maxAgeMs) break;
-      entries.delete(key);
-    }
+    while (head < order.length && now - order[head].entry.firstUsedAt >= maxAgeMs) dropOldest();
   }
 
   return {
@@ -129,12 +140,10 @@ export function createReuseGuard(options: ReuseGuardOptions = {}): ReuseGuard {
             `A key stands for one logical operation: make a new key for a new operation. Nothing was sent.`,
         );
       }
-      entries.set(key, { fingerprint, firstUsedAt: now });
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done) break;
-        entries.delete(oldest.value);
-      }
+      const entry: Entry = { fingerprint, firstUsedAt: now };
+      entries.set(key, entry);
+      order.push({ key, entry });
+      while (entries.size > maxEntries && head < order.length) dropOldest();
     },
     get size() {
       dropExpired(clock.now());
@@ -142,6 +151,8 @@ export function createReuseGuard(options: ReuseGuardOptions = {}): ReuseGuard {
     },
     clear() {
       entries.clear();
+      order = [];
+      head = 0;
     },
   };
 }

@@ -209,12 +209,28 @@ describe('attachIdempotency', () => {
           method: 'post',
           url: `https://api.test/charges`,
           data: { operation },
-          headers: new AxiosHeaders(),
+          headers: new AxiosHeaders({ 'Idempotency-Key': `caller-${operation}` }),
         } as InternalAxiosRequestConfig;
         await onRequest(config);
         largest = Math.max(largest, guard.size);
       }
       expect(largest).toBe(500);
+    });
+
+    it('does not remember the keys it makes itself: a fresh key cannot belong to another operation', async () => {
+      const guard = createReuseGuard();
+      const [onRequest] = createIdempotencyInterceptors({ guard }).request;
+      for (let operation = 0; operation < 100; operation += 1) {
+        const config = {
+          method: 'post',
+          url: `https://api.test/charges`,
+          data: { operation },
+          headers: new AxiosHeaders(),
+        } as InternalAxiosRequestConfig;
+        await onRequest(config);
+        expect(config.resilience?.idempotencyKey).toEqual(expect.any(String));
+      }
+      expect(guard.size).toBe(0);
     });
   });
 

@@ -25,7 +25,14 @@ export type SlidingLogVerdict = { granted: true; entry: LogEntry } | { granted: 
  * release, so a request that never answers cannot block its key for ever.
  */
 export class SlidingLog {
-  private entries: LogEntry[] = [];
+  /** Sends still in flight (stamped at their response); their count is bounded by the concurrency. */
+  private readonly inFlight = new Set<LogEntry>();
+  /**
+   * Stamps of finished sends, in the order they were stamped: a queue whose expired head is dropped in
+   * amortised O(1), so a request never walks the whole window (which grows with the rate).
+   */
+  private stamps: number[] = [];
+  private head = 0;
 
   constructor(
     private readonly limit: number,
@@ -35,39 +42,52 @@ export class SlidingLog {
     private readonly maxHoldMs: number = 60_000,
   ) {}
 
-  /** The moment a send counts from (provisional while it is in flight). */
+  /** The time a send counts from: its grant (`'send'`), or its response, at most `maxHoldMs` after the grant. */
   stampOf(entry: LogEntry): number {
     if (this.stampAt === 'send') return entry.grantedAt;
     const latest = entry.grantedAt + this.maxHoldMs;
     return entry.completedAt === undefined ? latest : Math.min(entry.completedAt, latest);
   }
 
-  /** Counts a send at `now` if fewer than `limit` are in the window; otherwise says when the window will have room. */
+  /** Grants a send at `now` when fewer than `limit` sends count in the window, else says when to ask again. */
   take(now: number): SlidingLogVerdict {
-    const span = this.intervalMs + this.marginMs;
-    this.entries = this.entries.filter((entry) => this.stampOf(entry) + span > now);
-    if (this.entries.length < this.limit) {
+    if (this.count(now) < this.limit) {
       const entry: LogEntry = { grantedAt: now };
-      this.entries.push(entry);
+      if (this.stampAt === 'send') this.stamps.push(now);
+      else this.inFlight.add(entry);
       return { granted: true, entry };
     }
-    const stamps = this.entries.map((entry) => this.stampOf(entry)).sort((a, b) => a - b);
-    // The oldest sends must leave the window until only limit - 1 remain.
-    return { granted: false, retryAt: stamps[this.entries.length - this.limit] + span };
+    const span = this.intervalMs + this.marginMs;
+    // Over the limit (the slow path): the oldest sends must leave the window until only limit - 1 remain.
+    const counted = [...this.stamps.slice(this.head), ...[...this.inFlight].map((entry) => this.stampOf(entry))].sort(
+      (a, b) => a - b,
+    );
+    return { granted: false, retryAt: counted[counted.length - this.limit] + span };
   }
 
-  /** Records that `entry`'s answer came back at `now`, fixing its stamp with `stampAt: 'response'`. Idempotent. */
+  /** Marks a send's response as back: from now on it counts from this moment. */
   complete(entry: LogEntry, now: number): void {
-    if (entry.completedAt === undefined) entry.completedAt = now;
+    if (entry.completedAt !== undefined) return;
+    entry.completedAt = now;
+    if (this.stampAt === 'response' && this.inFlight.delete(entry)) this.stamps.push(this.stampOf(entry));
   }
 
-  /** Sends still counted at `now`. */
+  /** Sends that count in the window ending at `now`. */
   count(now: number): number {
     const span = this.intervalMs + this.marginMs;
-    return this.entries.filter((entry) => this.stampOf(entry) + span > now).length;
+    while (this.head < this.stamps.length && this.stamps[this.head] + span <= now) this.head += 1;
+    if (this.head > 1024 && this.head * 2 > this.stamps.length) {
+      this.stamps = this.stamps.slice(this.head);
+      this.head = 0;
+    }
+    // A send that never answers stops counting once its hold, and then the window, has passed.
+    for (const entry of this.inFlight) {
+      if (entry.grantedAt + this.maxHoldMs + span <= now) this.inFlight.delete(entry);
+    }
+    return this.stamps.length - this.head + this.inFlight.size;
   }
 
-  /** True when no send counts any more, so the key's state can be dropped. */
+  /** True when no send counts in the window: the key's state may be dropped. */
   isIdle(now: number): boolean {
     return this.count(now) === 0;
   }
