@@ -42,7 +42,10 @@ export interface MemoryLimiterOptions {
   burst?: number;
   /**
    * Added to the window of `'sliding-log'` to absorb arrival jitter between this process and the server.
-   * @default 25
+   * Stamped at the response, a send is counted no earlier than the server counted it and the next send
+   * cannot arrive before it leaves, so only clock rounding is left to absorb: 5 ms. Stamped at the send,
+   * a request on a cold connection arrives late, so the margin must cover that: 25 ms.
+   * @default 5 with `stampAt: 'response'`, 25 with `stampAt: 'send'`
    */
   marginMs?: number;
   /**
@@ -90,7 +93,8 @@ export interface ResolvedMemoryLimiterOptions {
 /** The defaults of the optional fields; `limit` and `intervalMs` have none, and `burst` follows `limit`. */
 export const DEFAULT_MEMORY_LIMITER_OPTIONS = Object.freeze({
   algorithm: 'sliding-log' as MemoryAlgorithm,
-  marginMs: 25,
+  marginMs: 5,
+  sendMarginMs: 25,
   stampAt: 'response' as StampAt,
   maxHoldMs: 60_000,
   clock: systemClock,
@@ -117,10 +121,12 @@ export function resolveMemoryLimiterOptions(
   if (options.burst !== undefined && algorithm !== 'token-bucket') {
     throw optionError(`${path}.burst`, "no value unless algorithm is 'token-bucket'", options.burst);
   }
-  const marginMs = options.marginMs ?? DEFAULT_MEMORY_LIMITER_OPTIONS.marginMs;
-  assertNonNegativeNumber(`${path}.marginMs`, marginMs);
   const stampAt = options.stampAt ?? DEFAULT_MEMORY_LIMITER_OPTIONS.stampAt;
   assertOneOf(`${path}.stampAt`, stampAt, ['response', 'send']);
+  const marginMs =
+    options.marginMs ??
+    (stampAt === 'send' ? DEFAULT_MEMORY_LIMITER_OPTIONS.sendMarginMs : DEFAULT_MEMORY_LIMITER_OPTIONS.marginMs);
+  assertNonNegativeNumber(`${path}.marginMs`, marginMs);
   const maxHoldMs = options.maxHoldMs ?? DEFAULT_MEMORY_LIMITER_OPTIONS.maxHoldMs;
   assertPositiveNumber(`${path}.maxHoldMs`, maxHoldMs);
   const clock = options.clock ?? DEFAULT_MEMORY_LIMITER_OPTIONS.clock;

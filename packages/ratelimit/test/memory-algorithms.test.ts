@@ -129,7 +129,7 @@ describe('memoryLimiter with fake timers', () => {
     permits[1].complete();
     await jest.advanceTimersByTimeAsync(3000);
     await all;
-    expect(grantedAt).toEqual([0, 0, 40 + 1025, 120 + 1025]);
+    expect(grantedAt).toEqual([0, 0, 40 + 1005, 120 + 1005]);
   });
 
   it('token-bucket: spends the burst at once, then refills at limit per intervalMs', async () => {

@@ -50,10 +50,12 @@ describe('memoryLimiter options', () => {
       intervalMs: 1000,
       algorithm: 'sliding-log',
       burst: 5,
-      marginMs: 25,
+      marginMs: 5,
       stampAt: 'response',
       maxHoldMs: 60_000,
     });
+    expect(memoryLimiter({ limit: 5, intervalMs: 1000, stampAt: 'send' }).options.marginMs).toBe(25);
+    expect(memoryLimiter({ limit: 5, intervalMs: 1000, marginMs: 0 }).options.marginMs).toBe(0);
   });
 
   it.each([

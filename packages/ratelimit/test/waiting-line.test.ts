@@ -170,6 +170,6 @@ describe('attachRateLimit: waiting through axios', () => {
     await jest.advanceTimersByTimeAsync(5_000);
     await Promise.all([first, second, third]);
     // Answered at 300, so the slot reopens at 300 + 1000 + 25; the failed one answered at 1325 + 200.
-    expect(sentAt).toEqual([0, 1325, 2550]);
+    expect(sentAt).toEqual([0, 1305, 2510]);
   });
 });
