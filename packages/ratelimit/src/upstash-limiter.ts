@@ -282,12 +282,20 @@ export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
     return { granted: true, permit: permit ?? NO_OP_PERMIT };
   }
 
+  /** Keys whose window Redis said was used up (`remaining: 0`), until its reset. */
+  const spent = new Map<string, number>();
+
   async function tryTake(key: string, head: LineHead): Promise<GateAnswer<RateLimitPermit>> {
     const now = clock.now();
     const pausedUntil = pauses.get(key);
     if (pausedUntil !== undefined) {
       if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
       pauses.delete(key);
+    }
+    const spentUntil = spent.get(key);
+    if (spentUntil !== undefined) {
+      if (spentUntil > now) return { granted: false, retryAt: spentUntil };
+      spent.delete(key);
     }
     if (now < storeDownUntil) return whileStoreDown(key, head);
 
@@ -326,6 +334,11 @@ export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
       // uncounted (a limit call straddling the edge): ask again instead. Rare, and only ever more conservative.
       if (Number.isFinite(response.reset) && response.reset > 0 && after >= response.reset) {
         return { granted: false, retryAt: after };
+      }
+      // The last token of the window: asking Redis again before its reset would only be refused, so wait
+      // for the reset here (one round trip saved per window and process).
+      if (response.remaining === 0 && Number.isFinite(response.reset) && response.reset > after) {
+        spent.set(key, response.reset);
       }
       return { granted: true, permit: NO_OP_PERMIT };
     }
