@@ -1,17 +1,10 @@
+import { seededRandom as mulberry32 } from '@axios-resilience/chaos';
+
 /**
- * mulberry32: a tiny seeded generator of uniform numbers in [0, 1). Not for secrets; for fault schedules
- * that must come out the same on every run with the same seed.
+ * mulberry32, the chaos package's seeded generator of uniform numbers in [0, 1): one generator for the
+ * flaky API's fault schedules and chaos's faults, so a seed means the same thing in both.
  */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** A reproducible `() => number` in [0, 1) for a numeric seed (any finite number; it is folded to 32 bits). */
 export function seededRandom(seed: number): () => number {
