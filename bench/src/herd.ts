@@ -24,8 +24,14 @@ export interface HerdScenario {
 
 export interface HerdPolicy {
   name: string;
-  /** Our retry options (budget per client, as each client is its own process). */
+  /** Our retry options. */
   retry?: RetryOptions;
+  /**
+   * Whose retry budget a retry spends: each client its own (each client is its own process, the default),
+   * or one budget for all (all clients are requests of one axios instance).
+   * @default 'per-client'
+   */
+  budget?: 'per-client' | 'shared';
   /** Or a peer's delay formula: retryNumber from 1, returns ms; `undefined` gives up. */
   peerDelay?: (retryNumber: number, random: () => number) => number | undefined;
 }
@@ -66,10 +72,12 @@ export function simulateHerd(scenario: HerdScenario, policy: HerdPolicy, seed: n
   let now = 0;
   const clock: Clock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
   const options = policy.retry ? resolveRetryOptions({ ...policy.retry, clock, random }) : undefined;
-  const budgets = options?.retryBudget
+  const bucket = options?.retryBudget || undefined;
+  const makeBudget = () => new RetryBudget(bucket!.minPerSecond, bucket!.ratio, bucket!.maxTokens, clock);
+  const sharedBudget = bucket && policy.budget === 'shared' ? makeBudget() : undefined;
+  const budgets = bucket
     ? Array.from({ length: scenario.clients }, () => {
-        const bucket = options.retryBudget as { minPerSecond: number; ratio: number; maxTokens: number };
-        const budget = new RetryBudget(bucket.minPerSecond, bucket.ratio, bucket.maxTokens, clock);
+        const budget = sharedBudget ?? makeBudget();
         budget.recordFirstAttempt();
         return budget;
       })

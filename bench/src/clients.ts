@@ -1,0 +1,210 @@
+import http from 'node:http';
+import path from 'node:path';
+import axios, {
+  AxiosHeaders,
+  type AxiosAdapter,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+} from 'axios';
+import axiosRetry from 'axios-retry';
+import * as rax from 'retry-axios';
+import rateLimit from 'axios-rate-limit';
+import { attachResilience } from 'axios-resilience';
+import { registerLayer } from '@axios-resilience/core';
+import { attachRetry } from '@axios-resilience/retry';
+import { attachIdempotency } from '@axios-resilience/idempotency';
+import { attachRateLimit, memoryLimiter } from '@axios-resilience/ratelimit';
+import { attachDeadLetter, fileSink } from '@axios-resilience/dlq';
+import { chargeBody } from './payloads';
+
+/** A limit the cost benchmarks never reach: the limiter does all its bookkeeping but never makes anyone wait. */
+export const UNREACHED_LIMIT = { limit: 1_000_000, intervalMs: 1_000 };
+
+export interface ClientSetup {
+  baseURL: string;
+  /** A stub adapter, for measuring the plugins' own work. */
+  adapter?: AxiosAdapter;
+  /** A keep-alive agent, for measuring over loopback HTTP. */
+  httpAgent?: http.Agent;
+  /** Where a dead-letter file sink may write (it writes nothing when nothing fails). */
+  directory: string;
+}
+
+export type ClientGroup = 'baseline' | 'peer' | 'ours' | 'variant' | 'layer';
+
+export interface ClientConfig {
+  name: string;
+  group: ClientGroup;
+  create(setup: ClientSetup): AxiosInstance;
+}
+
+let sinkFiles = 0;
+
+export type BenchMethod = 'POST' | 'GET';
+
+/** Per-request options some configurations add (a caller's own idempotency key). */
+const perRequestOptions = new WeakMap<AxiosInstance, (method: BenchMethod, index: number) => AxiosRequestConfig>();
+
+/**
+ * The request every cost benchmark sends: a charge (`POST /charges` with a JSON body, a fresh object each
+ * time) or a read (`GET /charges/ch_1`), with the configuration's per-request options if it has any.
+ */
+export function sendRequest(instance: AxiosInstance, method: BenchMethod, index: number): Promise<unknown> {
+  const options = perRequestOptions.get(instance)?.(method, index);
+  return method === 'POST'
+    ? instance.post('/charges', chargeBody(index), options)
+    : instance.get('/charges/ch_1', options);
+}
+
+function base(setup: ClientSetup): AxiosInstance {
+  return axios.create({ baseURL: setup.baseURL, adapter: setup.adapter, httpAgent: setup.httpAgent });
+}
+
+function sinkPath(setup: ClientSetup): string {
+  return path.join(setup.directory, `dead-letters-${++sinkFiles}.jsonl`);
+}
+
+/**
+ * The configurations of the cost benchmarks: bare axios, the three peers as their READMEs set them up, our
+ * whole pipeline (retry, idempotency, an in-memory rate limiter that is never reached, a dead-letter queue
+ * with a file sink), the same with the token-bucket limiter instead of the default sliding log, each of our
+ * layers alone, and core's layer dispatch with one layer that does nothing (the floor every layer pays).
+ */
+export const COST_CONFIGS: ClientConfig[] = [
+  { name: 'bare axios', group: 'baseline', create: base },
+  {
+    name: 'axios + axios-retry',
+    group: 'peer',
+    create(setup) {
+      const instance = base(setup);
+      axiosRetry(instance, { retries: 3 });
+      return instance;
+    },
+  },
+  {
+    name: 'axios + retry-axios',
+    group: 'peer',
+    create(setup) {
+      const instance = base(setup);
+      instance.defaults.raxConfig = { instance } as never;
+      rax.attach(instance);
+      return instance;
+    },
+  },
+  {
+    name: 'axios + axios-rate-limit',
+    group: 'peer',
+    create(setup) {
+      return rateLimit(base(setup), {
+        maxRequests: UNREACHED_LIMIT.limit,
+        perMilliseconds: UNREACHED_LIMIT.intervalMs,
+      });
+    },
+  },
+  {
+    name: 'all four layers',
+    group: 'ours',
+    create(setup) {
+      const instance = base(setup);
+      attachResilience(instance, {
+        rateLimit: UNREACHED_LIMIT,
+        deadLetter: { sink: fileSink({ path: sinkPath(setup) }) },
+      });
+      return instance;
+    },
+  },
+  {
+    name: 'all four layers, token-bucket limiter',
+    group: 'variant',
+    create(setup) {
+      const instance = base(setup);
+      attachResilience(instance, {
+        rateLimit: { ...UNREACHED_LIMIT, algorithm: 'token-bucket' },
+        deadLetter: { sink: fileSink({ path: sinkPath(setup) }) },
+      });
+      return instance;
+    },
+  },
+  {
+    name: 'retry alone',
+    group: 'layer',
+    create(setup) {
+      const instance = base(setup);
+      attachRetry(instance);
+      return instance;
+    },
+  },
+  {
+    name: 'idempotency alone',
+    group: 'layer',
+    create(setup) {
+      const instance = base(setup);
+      attachIdempotency(instance);
+      return instance;
+    },
+  },
+  {
+    name: "idempotency alone, the caller's own keys",
+    group: 'layer',
+    create(setup) {
+      const instance = base(setup);
+      attachIdempotency(instance);
+      // A key from outside (an order id, say) is checked by the reuse guard; a generated one is not.
+      perRequestOptions.set(instance, (method, index) => ({ resilience: { idempotencyKey: `${method}-${index}` } }));
+      return instance;
+    },
+  },
+  {
+    name: 'rate limit alone',
+    group: 'layer',
+    create(setup) {
+      const instance = base(setup);
+      attachRateLimit(instance, { limiter: memoryLimiter(UNREACHED_LIMIT) });
+      return instance;
+    },
+  },
+  {
+    name: 'dead letter alone',
+    group: 'layer',
+    create(setup) {
+      const instance = base(setup);
+      attachDeadLetter(instance, { sink: fileSink({ path: sinkPath(setup) }) });
+      return instance;
+    },
+  },
+  {
+    name: "core's layer dispatch alone (one empty layer)",
+    group: 'layer',
+    create(setup) {
+      const instance = base(setup);
+      registerLayer(instance, {
+        name: 'empty',
+        requestStage: 0,
+        request: (config) => config,
+        responseStage: 0,
+        onResponse: (response) => response,
+        onResponseError: (error) => {
+          throw error;
+        },
+      });
+      return instance;
+    },
+  },
+];
+
+const STUB_BODY = JSON.stringify({ id: 'ch_1', object: 'charge', status: 'succeeded', amount: 1000 });
+
+/**
+ * The stub adapter of the CPU benchmark: an immediate 200 with a JSON string body, the same for every
+ * configuration, so only the interceptors' work differs.
+ */
+export const immediateAdapter: AxiosAdapter = (config) =>
+  Promise.resolve({
+    data: STUB_BODY,
+    status: 200,
+    statusText: 'OK',
+    headers: new AxiosHeaders({ 'content-type': 'application/json' }),
+    config,
+    request: {},
+  } as AxiosResponse);

@@ -1,0 +1,27 @@
+/** What the memory probe (`memory-probe.ts`, a process of its own) is asked and answers. */
+export interface MemoryProbeOptions {
+  /** Requests per phase; the heap is sampled after each. */
+  phaseRequests: number;
+  phases: number;
+  /** Requests in flight at once while the phases run. */
+  concurrency: number;
+  /** Requests held in flight at once for the per-request figure. */
+  inFlight: number;
+}
+
+export interface MemoryProbeResult {
+  /** heapUsed after full GCs: before any request, then after each phase. */
+  heapAfterPhase: number[];
+  idleHeap: number;
+  /** Extra heap per request held in flight, through the pipeline and through bare axios. */
+  bytesPerInFlight: { pipeline: number; bare: number };
+  guard: { size: number; maxEntries: number; bytesPerEntry: number };
+  requests: number;
+}
+
+/**
+ * Never reached. The window is 100 ms rather than a second: the sliding log keeps every send of its window
+ * and scans them all on each request, so at this probe's pace a one-second window would make the run take
+ * minutes (the CPU benchmark shows that cost); the memory it holds is bounded by the window either way.
+ */
+export const PROBE_RATE_LIMIT = { limit: 1_000_000, intervalMs: 100 };
