@@ -7,6 +7,10 @@ import {
   type RetryOptions,
 } from '@axios-resilience/retry';
 import type { Clock } from '@axios-resilience/core';
+import { seededRandom } from '@axios-resilience/chaos';
+
+/** chaos's seeded generator (mulberry32), so each seed gives one reproducible run. */
+export { seededRandom };
 
 /**
  * The thundering-herd simulation: `clients` clients have all just failed at t = 0 against a server that
@@ -45,18 +49,6 @@ export interface HerdResult {
   peakOverCapacity: number;
   gaveUp: number;
   completedAtMs: number;
-}
-
-/** mulberry32: a small seeded PRNG, so each seed gives one reproducible run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Pending {
