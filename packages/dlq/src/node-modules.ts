@@ -9,6 +9,14 @@ type NodePath = typeof import('node:path');
 let fsModule: Promise<FsPromises> | undefined;
 let pathModule: Promise<NodePath> | undefined;
 
+/**
+ * Loads a module by a name given at run time. The name must arrive as a parameter: a constant in the same
+ * function is folded by bundlers (esbuild), which then pull the module into a browser bundle.
+ */
+export function loadModule<T>(specifier: string): Promise<T> {
+  return loadBuiltin<T>(specifier);
+}
+
 function loadBuiltin<T>(specifier: string): Promise<T> {
   return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
 }

@@ -15,6 +15,7 @@ import {
   type DeadLetterSink,
   type ListOptions,
 } from './sink';
+import { loadModule } from './node-modules';
 
 /**
  * What the sink needs of a `pg` pool: `query(text, values)` resolving `{ rows, rowCount }`. A `pg.Pool`
@@ -269,9 +270,8 @@ type PgModule = { Pool?: new (config: Record<string, unknown>) => OwnedPool; def
 async function createPool(connectionString: string, settings: PgPoolSettings): Promise<OwnedPool> {
   let pg: PgModule;
   try {
-    // A variable specifier, ignored by bundlers: `pg` is an optional peer that browser bundles never see.
-    const specifier = 'pg';
-    pg = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as PgModule;
+    // Loaded by a name passed at run time: `pg` is an optional peer that browser bundles never see.
+    pg = await loadModule<PgModule>('pg');
   } catch {
     throw new Error('pgSink({ connectionString }) needs the package pg (npm install pg)');
   }

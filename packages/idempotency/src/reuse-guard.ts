@@ -114,6 +114,8 @@ export function createReuseGuard(options: ReuseGuardOptions = {}): ReuseGuard {
 
   function dropOldest(): void {
     const { key, entry } = order[head];
+    // Release the slot now, not at the next compaction: the queue must not keep dropped entries alive.
+    (order as Array<{ key: string; entry: Entry } | undefined>)[head] = undefined;
     head += 1;
     if (entries.get(key) === entry) entries.delete(key);
     if (head > 1024 && head * 2 > order.length) {
