@@ -48,6 +48,21 @@ describe('upstashLimiter decisions', () => {
     expect(calls.limit).toBe(2);
   });
 
+  it("after the window's last token, waits for its reset without asking Redis", async () => {
+    const { ratelimit, redis, calls } = fakes([{ remaining: 0, reset: START + 400 }, {}]);
+    const limiter = upstashLimiter({ ratelimit, redis, storeFailure: 'closed' });
+    await limiter.acquire('k', { maxWaitMs: 5000 });
+    let grantedAt: number | undefined;
+    void limiter.acquire('k', { maxWaitMs: 5000 }).then(() => (grantedAt = Date.now() - START));
+    await jest.advanceTimersByTimeAsync(399);
+    // The second request waited without a round trip that Redis would only have refused.
+    expect(calls.limit).toBe(1);
+    expect(grantedAt).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(calls.limit).toBe(2);
+    expect(grantedAt).toBe(400);
+  });
+
   it('a refused request waits for the reset Redis reported before asking again', async () => {
     const { ratelimit, redis, calls } = fakes([{ success: false, reset: START + 700 }, {}]);
     const limiter = upstashLimiter({ ratelimit, redis, storeFailure: 'closed' });
