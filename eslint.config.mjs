@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'bench/results/**', 'docs/api/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'bench/results/**', 'docs/api/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
