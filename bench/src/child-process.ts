@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-/** The repository root: children run from it so `--import tsx` and the tsconfig path mapping resolve. */
+/** The repository root: children run from it so `--import tsx` resolves. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** A message from parent to child: run `command` with `payload`, answer under `id`. */
@@ -49,13 +49,13 @@ export interface StartChildOptions {
 }
 
 /**
- * Starts a TypeScript script in its own Node process (tsx, with the repository's path mapping so the
- * packages run from source) and talks to it over the IPC channel. The script uses `serveCommands`.
+ * Starts a TypeScript script in its own Node process (tsx, with the bench's tsconfig, so the packages load
+ * from their build as in the parent) and talks to it over the IPC channel. The script uses `serveCommands`.
  */
 export function startChild(script: string, options: StartChildOptions): ChildHandle {
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(REPO_ROOT, 'tsconfig.json'), ...options.env },
+    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(REPO_ROOT, 'bench', 'tsconfig.json'), ...options.env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   liveChildren.add(child);

@@ -29,6 +29,8 @@ export function renderMarkdown(run: RunSummary): string {
       : []),
     '- Every figure is the median over rounds with the (min-max) beside it; ratios are taken pair by pair within one ' +
       'round (each configuration against the baseline measured in the same round), then summarised.',
+    '- Our packages are measured as users install them: the build `pnpm build` makes (`packages/*/dist`), which ' +
+      '`pnpm bench` refreshes first when the sources are newer.',
     "- Servers run in a process of their own, so they never share the client's event loop.",
     '- Raw numbers: `bench/results/<benchmark>.json`. Sources: `bench/src/`.',
     '',

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext, BenchmarkResult } from './benchmark';
+import { ensurePackagesBuilt } from './built-packages';
 import { killAllChildren, REPO_ROOT } from './child-process';
 import { consoleTable } from './format';
 import { machineInfo } from './machine';
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
     return;
   }
   const quick = values.quick ?? false;
+  ensurePackagesBuilt((line) => console.log(line));
   const watchdog = setTimeout(
     () => {
       console.error(`bench: still running after ${WATCHDOG_MS[quick ? 'quick' : 'full'] / 60_000} minutes; giving up`);

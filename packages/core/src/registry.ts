@@ -145,7 +145,8 @@ function runRequest(
     if (isThenable(result)) return continueRequest(registry, result, index + 1);
     current = result;
   }
-  stampSend(registry, current);
+  // Nothing waited, so the attempt leaves at the time read above: one clock read per request.
+  (current.resilience ??= {}).lastAttemptAt = now;
   return current;
 }
 

@@ -18,8 +18,55 @@ export function requestUrl(config: AxiosRequestConfig): string {
   });
 }
 
-/** The scheme, host and port a request goes to, or `'unknown'` when the URL is relative with no base. */
+/**
+ * An http(s) URL up to the end of its (non-empty) authority. The WHATWG parser decides the origin from
+ * this part alone (whatever follows the first `/`, `?` or `#` cannot change it), so parsing the prefix
+ * gives the same origin as parsing the whole URL.
+ */
+const HTTP_AUTHORITY = /^https?:\/\/[^/?#]+/i;
+/**
+ * A relative URL axios joins to `baseURL` as it is: a path, a query or a fragment, with no scheme, no
+ * leading space or control character, and no backslash before its first `/`, `?` or `#`.
+ */
+const PLAIN_RELATIVE = /^(?:\/(?!\/)|[?#]|[^:/?#\s\\]+(?:[/?#]|$)|$)/;
+/** Origins already parsed, by authority prefix. Bounded: cleared when full, as a service talks to few hosts. */
+const origins = new Map<string, string>();
+const MAX_CACHED_ORIGINS = 256;
+
+function originOfAuthority(prefix: string): string {
+  let origin = origins.get(prefix);
+  if (origin !== undefined) return origin;
+  try {
+    origin = new URL(prefix).origin;
+  } catch {
+    origin = 'unknown';
+  }
+  if (origins.size >= MAX_CACHED_ORIGINS) origins.clear();
+  origins.set(prefix, origin);
+  return origin;
+}
+
+/** The authority prefix the request's origin follows from, when the config has one of the usual shapes. */
+function usualAuthority(config: AxiosRequestConfig): string | undefined {
+  const { baseURL, url, allowAbsoluteUrls } = config;
+  if (allowAbsoluteUrls !== undefined && typeof allowAbsoluteUrls !== 'boolean') return undefined;
+  const urlAuthority = typeof url === 'string' ? HTTP_AUTHORITY.exec(url) : null;
+  const plainRelative = url === undefined || (typeof url === 'string' && !urlAuthority && PLAIN_RELATIVE.test(url));
+  if (!urlAuthority && !plainRelative) return undefined;
+  const joinsBase = typeof baseURL === 'string' && baseURL !== '' && (plainRelative || allowAbsoluteUrls === false);
+  if (!joinsBase) return urlAuthority?.[0];
+  return HTTP_AUTHORITY.exec(baseURL)?.[0];
+}
+
+/**
+ * The scheme, host and port a request goes to, or `'unknown'` when the URL is relative with no base.
+ * Called on every request by the rate limiter's default key, so the usual shapes (a relative `url` under
+ * an http(s) `baseURL`, or an absolute http(s) `url`) are answered from the authority alone, parsed once;
+ * anything else builds the full URL the way axios does.
+ */
 export function requestOrigin(config: AxiosRequestConfig): string {
+  const authority = usualAuthority(config);
+  if (authority !== undefined) return originOfAuthority(authority);
   try {
     return new URL(requestUrl(config)).origin;
   } catch {

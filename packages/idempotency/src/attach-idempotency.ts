@@ -13,6 +13,7 @@ import {
 import type { AxiosInstance, AxiosRequestConfig, InternalAxiosRequestConfig } from 'axios';
 import { assertValidIdempotencyKey, formatIdempotencyKey, parseIdempotencyKeyHeader } from './idempotency-key';
 import {
+  defaultGenerateKey,
   resolveIdempotencyOptions,
   type IdempotencyOptions,
   type ResolvedIdempotencyOptions,
@@ -28,19 +29,13 @@ export interface IdempotencyInterceptors {
 
 type Headers = InternalAxiosRequestConfig['headers'] | Record<string, unknown> | undefined;
 
-function headerSetter(headers: Headers): ((name: string, value: string | undefined) => void) | undefined {
-  if (headers && typeof (headers as { set?: unknown }).set === 'function') {
-    const axiosHeaders = headers as InternalAxiosRequestConfig['headers'];
-    return (name, value) => (value === undefined ? axiosHeaders.delete(name) : axiosHeaders.set(name, value));
-  }
-  return undefined;
-}
-
 /** Sets (or, with `undefined`, removes) a header case-insensitively on `AxiosHeaders` or a plain object. */
 function writeHeader(config: AxiosRequestConfig, name: string, value: string | undefined): void {
-  const setter = headerSetter(config.headers as Headers);
-  if (setter) {
-    setter(name, value);
+  const headers = config.headers as Headers;
+  if (headers && typeof (headers as { set?: unknown }).set === 'function') {
+    const axiosHeaders = headers as InternalAxiosRequestConfig['headers'];
+    if (value === undefined) axiosHeaders.delete(name);
+    else axiosHeaders.set(name, value);
     return;
   }
   const plain = { ...((config.headers as Record<string, unknown> | undefined) ?? {}) };
@@ -49,6 +44,30 @@ function writeHeader(config: AxiosRequestConfig, name: string, value: string | u
   }
   if (value !== undefined) plain[name] = value;
   config.headers = plain as AxiosRequestConfig['headers'];
+}
+
+function hasHeaderNamed(headers: object, lowerName: string): boolean {
+  for (const existing of Object.keys(headers)) if (existing.toLowerCase() === lowerName) return true;
+  return false;
+}
+
+/**
+ * Writes a generated key. `AxiosHeaders` keeps each header as an own property under the name it was set
+ * with, so when no header of that name exists in any case (not even one set to `false`, which `set`
+ * would leave alone) assigning the property is what `set` would do, without its lookups and value checks,
+ * which a generated key does not need.
+ */
+function writeFreshHeader(config: AxiosRequestConfig, name: string, value: string): void {
+  const headers = config.headers as Headers;
+  if (
+    headers &&
+    typeof (headers as { set?: unknown }).set === 'function' &&
+    !hasHeaderNamed(headers, name.toLowerCase())
+  ) {
+    (headers as Record<string, unknown>)[name] = value;
+    return;
+  }
+  writeHeader(config, name, value);
 }
 
 function generateKey(options: ResolvedIdempotencyOptions): string {
@@ -61,8 +80,9 @@ function generateKey(options: ResolvedIdempotencyOptions): string {
       cause: error,
     });
   }
-  assertValidIdempotencyKey(key, options.maxKeyLength, 'generateKey()');
-  return key;
+  // The built-in generator makes uuids, valid by construction; only a caller's generator needs checking.
+  if (options.generateKey !== defaultGenerateKey) assertValidIdempotencyKey(key, options.maxKeyLength, 'generateKey()');
+  return key as string;
 }
 
 /**
@@ -105,13 +125,18 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
       return config;
     }
     if (chosen === undefined) return config;
-    // A key made here belongs to one operation by construction: the guard is for keys that come from
-    // outside (a caller's, a replay's), so a fresh key is neither fingerprinted nor remembered.
-    const fresh = typeof chosen === 'object';
-    const key = fresh ? chosen.fresh : chosen;
+    if (typeof chosen === 'object') {
+      // A key made here belongs to one operation by construction: the guard is for keys that come from
+      // outside (a caller's, a replay's), so a fresh key is neither fingerprinted nor remembered. Nor can
+      // a header carry it yet (chooseKey found none), so it is written straight away.
+      (config.resilience ??= {}).idempotencyKey = chosen.fresh;
+      writeFreshHeader(config, options.headerName, formatIdempotencyKey(chosen.fresh, options.format));
+      return config;
+    }
+    const key = chosen;
     // Retries of one operation re-send the config axios already serialised; checking only the first
     // attempt means a retry can never be mistaken for a second operation under the same key.
-    if (guard && !fresh && (getResilience(config).attempt ?? 1) <= 1) guard.check(key, requestFingerprint(config));
+    if (guard && (getResilience(config).attempt ?? 1) <= 1) guard.check(key, requestFingerprint(config));
     updateResilience(config, { idempotencyKey: key });
     const header = readHeader(config.headers, options.headerName);
     if (header !== key && header !== formatIdempotencyKey(key, options.format)) {

@@ -11,11 +11,10 @@ import {
   REQUEST_STAGE,
   RESPONSE_STAGE,
   setFailureSummary,
-  updateResilience,
   type Attachment,
   type HeaderSource,
 } from '@axios-resilience/core';
-import { learnedPause } from './learn-from-headers';
+import { learnedPause, namesRateLimit } from './learn-from-headers';
 import type { RateLimitPermit } from './limiter';
 import { resolveRateLimitOptions, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit-options';
 
@@ -59,8 +58,11 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
     Object.defineProperty(error, 'config', { value: config, enumerable: false, writable: true, configurable: true });
   }
 
-  const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
-    const key = keyFor(config);
+  function hold(config: InternalAxiosRequestConfig, key: string, permit: RateLimitPermit | void): void {
+    inFlight.set((config.resilience ??= {}), { key, permit });
+  }
+
+  async function waitForToken(config: InternalAxiosRequestConfig, key: string): Promise<InternalAxiosRequestConfig> {
     let permit: RateLimitPermit | void;
     try {
       permit = await limiter.acquire(key, {
@@ -72,8 +74,29 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
       if (isRateLimitedError(error)) markRateLimited(error, config);
       throw error;
     }
-    inFlight.set(updateResilience(config, {}), { key, permit });
+    hold(config, key, permit);
     return config;
+  }
+
+  /** Synchronous when the limiter has a token free at once (no promise, no microtask); waits otherwise. */
+  const onRequest = (
+    config: InternalAxiosRequestConfig,
+  ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
+    const key = keyFor(config);
+    if (limiter.tryAcquire !== undefined && !(config.signal as AbortSignal | undefined)?.aborted) {
+      let permit: RateLimitPermit | undefined;
+      try {
+        permit = limiter.tryAcquire(key);
+      } catch {
+        // A custom limiter's fast path that throws leaves the decision to `acquire`.
+        permit = undefined;
+      }
+      if (permit !== undefined) {
+        hold(config, key, permit);
+        return config;
+      }
+    }
+    return waitForToken(config, key);
   };
 
   /** The answer is in: the permit's send is complete. Returns the key the request drew from. */
@@ -98,6 +121,8 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
     headers: HeaderSource,
   ) {
     if (!resolved.learn) return;
+    // Most answers are neither a 429 nor carry a rate-limit header: they cost no clock read.
+    if (status !== 429 && !namesRateLimit(headers)) return;
     const now = clock.now();
     const pause = learnedPause(status, headers, now);
     if (!pause) return;
@@ -147,7 +172,7 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
 /** The rate-limit layer's raw interceptors, for people who wire `instance.interceptors` by hand. */
 export function createRateLimitInterceptors(options: RateLimitOptions): RateLimitInterceptors {
   const { onRequest, onResponse, onResponseError } = createHandlers(resolveRateLimitOptions(options));
-  return { request: [onRequest], response: [onResponse, onResponseError] };
+  return { request: [async (config) => onRequest(config)], response: [onResponse, onResponseError] };
 }
 
 /**

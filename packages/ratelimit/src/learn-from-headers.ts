@@ -7,6 +7,15 @@ import {
   type ServerHintSource,
 } from '@axios-resilience/core';
 
+/** True when some header name holds `ratelimit` (`RateLimit`, `RateLimit-Reset`, `X-RateLimit-*`, ...). */
+export function namesRateLimit(headers: HeaderSource): boolean {
+  if (!headers || typeof headers !== 'object') return false;
+  for (const name in headers) {
+    if (name.length >= 9 && Object.hasOwn(headers, name) && name.toLowerCase().includes('ratelimit')) return true;
+  }
+  return false;
+}
+
 /** A pause a response asks for. */
 export interface LearnedPause {
   /** How long to pause the key, in ms from the time given to `learnedPause`. */
@@ -30,6 +39,8 @@ export function learnedPause(
     const hint = serverDelayHint(headers, nowMs);
     return hint && hint.delayMs > 0 ? { delayMs: hint.delayMs, source: hint.source } : undefined;
   }
+  // Most answers carry no rate-limit header at all: one pass over the names spares the parsers below.
+  if (!namesRateLimit(headers)) return undefined;
   const ietf = parseIetfRateLimit(readHeader(headers, 'ratelimit'));
   const info = ietf ?? parseRateLimitInfo(headers, nowMs);
   if (info?.remaining !== 0 || info.resetMs === undefined || info.resetMs <= 0) return undefined;

@@ -39,6 +39,13 @@ export interface RateLimiter {
    */
   acquire(key: string, options: AcquireOptions): Promise<RateLimitPermit | void>;
   /**
+   * Optional fast path: takes a token at once and returns its permit when one is free and nobody waits on
+   * `key`; returns `undefined` otherwise, and the caller then waits with `acquire`. Lets the common case
+   * (a token free) cost no promise. Must never start work it cannot finish synchronously, so a limiter
+   * whose store is remote leaves it out.
+   */
+  tryAcquire?(key: string): RateLimitPermit | undefined;
+  /**
    * Stops granting tokens for `key` until the epoch-ms time `untilMs`; a later pause wins over an earlier
    * one. Never throws: a shared limiter spreads the pause to every process and reports store failures itself.
    */

@@ -152,6 +152,8 @@ interface KeyAlgorithm {
 export interface MemoryLimiter extends RateLimiter {
   /** The options it was made with, defaults filled in (frozen). */
   readonly options: Readonly<ResolvedMemoryLimiterOptions>;
+  /** Takes a token now if one is free and nobody waits on `key` (see `RateLimiter.tryAcquire`). */
+  tryAcquire(key: string): RateLimitPermit | undefined;
   /** Requests waiting for a token on `key`. */
   waiting(key: string): number;
   /** The epoch ms until which `key` is paused, if it is. */
@@ -217,24 +219,27 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
     for (const [key, until] of pauses) if (until <= now) pauses.delete(key);
   }
 
+  /** The gate: synchronous, so `tryAcquire` can ask it directly. */
+  function tryTake(key: string): GateAnswer<RateLimitPermit> {
+    const now = clock.now();
+    const pausedUntil = pauses.get(key);
+    if (pausedUntil !== undefined) {
+      if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
+      pauses.delete(key);
+    }
+    let state = states.get(key);
+    if (!state) {
+      if (states.size >= SWEEP_AT_KEYS) sweep(now);
+      state = createState(key, now);
+      states.set(key, state);
+    }
+    return state.take(now);
+  }
+
   // The sliding log's permits wake this line when a slot frees; they run only after it exists.
   const line: WaitLine<RateLimitPermit> = new WaitLine<RateLimitPermit>(
     {
-      tryTake(key) {
-        const now = clock.now();
-        const pausedUntil = pauses.get(key);
-        if (pausedUntil !== undefined) {
-          if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
-          pauses.delete(key);
-        }
-        let state = states.get(key);
-        if (!state) {
-          if (states.size >= SWEEP_AT_KEYS) sweep(now);
-          state = createState(key, now);
-          states.set(key, state);
-        }
-        return state.take(now);
-      },
+      tryTake,
       discard(_key, permit) {
         permit.complete();
       },
@@ -246,6 +251,12 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
     options: Object.freeze({ ...resolved }),
     acquire(key: string, acquireOptions: AcquireOptions) {
       return line.acquire(key, acquireOptions);
+    },
+    tryAcquire(key: string) {
+      // First in, first out: while anyone waits on the key, a newcomer joins the line behind them.
+      if (line.waiting(key) > 0) return undefined;
+      const answer = tryTake(key);
+      return answer.granted ? answer.permit : undefined;
     },
     pause(key: string, untilMs: number) {
       if (!Number.isFinite(untilMs)) return;

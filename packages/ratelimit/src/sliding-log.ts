@@ -13,6 +13,66 @@ export interface LogEntry {
 export type SlidingLogVerdict = { granted: true; entry: LogEntry } | { granted: false; retryAt: number };
 
 /**
+ * The stamps of finished sends, sorted oldest first: a ring buffer of doubles that doubles its capacity when full.
+ * Dropping the expired head and adding a stamp are O(1) and allocate nothing once the buffer has grown
+ * to the window's size (at most `limit` stamps count at once).
+ */
+class StampQueue {
+  private buffer = new Float64Array(16);
+  private start = 0;
+  size = 0;
+
+  /**
+   * Adds a stamp, keeping the queue sorted. Stamps nearly always arrive in order; one capped at `maxHoldMs`
+   * can be older than those before it, and is moved back to its place so the expired head stays in front.
+   */
+  push(stamp: number): void {
+    if (this.size === this.buffer.length) this.grow();
+    const buffer = this.buffer;
+    const capacity = buffer.length;
+    let index = this.size;
+    while (index > 0 && buffer[(this.start + index - 1) % capacity] > stamp) {
+      buffer[(this.start + index) % capacity] = buffer[(this.start + index - 1) % capacity];
+      index -= 1;
+    }
+    buffer[(this.start + index) % capacity] = stamp;
+    this.size += 1;
+  }
+
+  /** Drops stamps from the head while their window of `span` has passed at `now`. */
+  dropExpired(now: number, span: number): void {
+    const buffer = this.buffer;
+    while (this.size > 0 && buffer[this.start] + span <= now) {
+      this.start = this.start + 1 === buffer.length ? 0 : this.start + 1;
+      this.size -= 1;
+    }
+  }
+
+  toArray(): number[] {
+    const values: number[] = [];
+    for (let index = 0; index < this.size; index++) values.push(this.buffer[(this.start + index) % this.buffer.length]);
+    return values;
+  }
+
+  private grow(): void {
+    const next = new Float64Array(this.buffer.length * 2);
+    for (let index = 0; index < this.size; index++)
+      next[index] = this.buffer[(this.start + index) % this.buffer.length];
+    this.buffer = next;
+    this.start = 0;
+  }
+}
+
+/** A send in flight, linked into the log's grant-ordered list so leaving it costs no search. */
+class PendingSend implements LogEntry {
+  completedAt?: number;
+  older?: PendingSend;
+  newer?: PendingSend;
+  linked = true;
+  constructor(readonly grantedAt: number) {}
+}
+
+/**
  * The sliding log for one key: never more than `limit` sends in any window of `intervalMs + marginMs`.
  *
  * The limiter cannot see the moment a request reaches the server; it sees when the request left the
@@ -25,14 +85,15 @@ export type SlidingLogVerdict = { granted: true; entry: LogEntry } | { granted: 
  * release, so a request that never answers cannot block its key for ever.
  */
 export class SlidingLog {
-  /** Sends still in flight (stamped at their response); their count is bounded by the concurrency. */
-  private readonly inFlight = new Set<LogEntry>();
   /**
-   * Stamps of finished sends, in the order they were stamped: a queue whose expired head is dropped in
-   * amortised O(1), so a request never walks the whole window (which grows with the rate).
+   * Sends still in flight (stamped at their response), oldest first: a doubly linked list, so a send
+   * leaves it in O(1) and the expiry check looks at the oldest only. Its length is bounded by the concurrency.
    */
-  private stamps: number[] = [];
-  private head = 0;
+  private oldestPending?: PendingSend;
+  private newestPending?: PendingSend;
+  private pendingCount = 0;
+  /** Stamps of finished sends, oldest first, so a request never walks the whole window. */
+  private readonly stamps = new StampQueue();
 
   constructor(
     private readonly limit: number,
@@ -52,16 +113,19 @@ export class SlidingLog {
   /** Grants a send at `now` when fewer than `limit` sends count in the window, else says when to ask again. */
   take(now: number): SlidingLogVerdict {
     if (this.count(now) < this.limit) {
-      const entry: LogEntry = { grantedAt: now };
-      if (this.stampAt === 'send') this.stamps.push(now);
-      else this.inFlight.add(entry);
+      if (this.stampAt === 'send') {
+        this.stamps.push(now);
+        return { granted: true, entry: { grantedAt: now } };
+      }
+      const entry = new PendingSend(now);
+      this.link(entry);
       return { granted: true, entry };
     }
     const span = this.intervalMs + this.marginMs;
     // Over the limit (the slow path): the oldest sends must leave the window until only limit - 1 remain.
-    const counted = [...this.stamps.slice(this.head), ...[...this.inFlight].map((entry) => this.stampOf(entry))].sort(
-      (a, b) => a - b,
-    );
+    const counted = this.stamps.toArray();
+    for (let entry = this.oldestPending; entry; entry = entry.newer) counted.push(this.stampOf(entry));
+    counted.sort((a, b) => a - b);
     return { granted: false, retryAt: counted[counted.length - this.limit] + span };
   }
 
@@ -69,26 +133,44 @@ export class SlidingLog {
   complete(entry: LogEntry, now: number): void {
     if (entry.completedAt !== undefined) return;
     entry.completedAt = now;
-    if (this.stampAt === 'response' && this.inFlight.delete(entry)) this.stamps.push(this.stampOf(entry));
+    if (entry instanceof PendingSend && entry.linked) {
+      this.unlink(entry);
+      this.stamps.push(this.stampOf(entry));
+    }
   }
 
   /** Sends that count in the window ending at `now`. */
   count(now: number): number {
     const span = this.intervalMs + this.marginMs;
-    while (this.head < this.stamps.length && this.stamps[this.head] + span <= now) this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.stamps.length) {
-      this.stamps = this.stamps.slice(this.head);
-      this.head = 0;
+    this.stamps.dropExpired(now, span);
+    // A send that never answers stops counting once its hold, and then the window, has passed. The list
+    // keeps grant order, so only its oldest entries can have expired.
+    while (this.oldestPending && this.oldestPending.grantedAt + this.maxHoldMs + span <= now) {
+      this.unlink(this.oldestPending);
     }
-    // A send that never answers stops counting once its hold, and then the window, has passed.
-    for (const entry of this.inFlight) {
-      if (entry.grantedAt + this.maxHoldMs + span <= now) this.inFlight.delete(entry);
-    }
-    return this.stamps.length - this.head + this.inFlight.size;
+    return this.stamps.size + this.pendingCount;
   }
 
   /** True when no send counts in the window: the key's state may be dropped. */
   isIdle(now: number): boolean {
     return this.count(now) === 0;
+  }
+
+  private link(entry: PendingSend): void {
+    entry.older = this.newestPending;
+    if (this.newestPending) this.newestPending.newer = entry;
+    else this.oldestPending = entry;
+    this.newestPending = entry;
+    this.pendingCount += 1;
+  }
+
+  private unlink(entry: PendingSend): void {
+    entry.linked = false;
+    if (entry.older) entry.older.newer = entry.newer;
+    else this.oldestPending = entry.newer;
+    if (entry.newer) entry.newer.older = entry.older;
+    else this.newestPending = entry.older;
+    entry.older = entry.newer = undefined;
+    this.pendingCount -= 1;
   }
 }

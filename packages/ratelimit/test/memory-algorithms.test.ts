@@ -48,6 +48,51 @@ describe('SlidingLog (pure)', () => {
   });
 });
 
+describe('SlidingLog bookkeeping', () => {
+  it('answers completed out of order leave the in-flight list and each counts from its own answer', () => {
+    const log = new SlidingLog(3, 1000, 0, 'response', 60_000);
+    const entries = [log.take(START), log.take(START + 1), log.take(START + 2)].map((verdict) => {
+      if (!verdict.granted) throw new Error('expected a token');
+      return verdict.entry;
+    });
+    log.complete(entries[1], START + 100);
+    log.complete(entries[2], START + 50);
+    log.complete(entries[1], START + 900); // a second completion changes nothing
+    expect(log.count(START + 1049)).toBe(3);
+    // The earliest answer (50 ms) frees the first slot, though it was stamped after the one at 100 ms.
+    expect(log.take(START + 1049)).toEqual({ granted: false, retryAt: START + 1050 });
+    expect(log.count(START + 1050)).toBe(2);
+    expect(log.count(START + 1100)).toBe(1);
+    log.complete(entries[0], START + 1200);
+    expect(log.count(START + 2199)).toBe(1);
+    expect(log.count(START + 2200)).toBe(0);
+    expect(log.isIdle(START + 2200)).toBe(true);
+  });
+
+  it("keeps an exact count over many windows, far past the stamp queue's first capacity", () => {
+    const log = new SlidingLog(100, 1000, 0, 'response', 60_000);
+    const granted: number[] = [];
+    // 50 in flight at a time, answered 30 ms after their grant, over ten seconds.
+    const pending: Array<{ at: number; entry: Parameters<SlidingLog['complete']>[0] }> = [];
+    for (let t = START; t < START + 10_000; t += 5) {
+      while (pending.length > 0 && pending[0].at <= t) {
+        const answered = pending.shift()!;
+        log.complete(answered.entry, answered.at);
+      }
+      const verdict = log.take(t);
+      if (verdict.granted) {
+        granted.push(t + 30);
+        pending.push({ at: t + 30, entry: verdict.entry });
+      }
+    }
+    expect(granted.length).toBeGreaterThan(900);
+    // Never more than 100 counted (answers stamped when they came back) in any window of one second.
+    for (const at of granted) {
+      expect(granted.filter((other) => other > at - 1000 && other <= at).length).toBeLessThanOrEqual(100);
+    }
+  });
+});
+
 describe('TokenBucket (pure)', () => {
   it('starts full with `burst` tokens and refills `limit` per intervalMs continuously', () => {
     const bucket = new TokenBucket(2, 1000, 5, START);
@@ -147,6 +192,32 @@ describe('memoryLimiter with fake timers', () => {
     await jest.advanceTimersByTimeAsync(5000);
     await all;
     expect(grantedAt).toEqual([700, 700, 1000, 1000, 2000]);
+  });
+
+  it('tryAcquire grants at once when a token is free, and never ahead of a request already waiting', async () => {
+    const limiter = memoryLimiter({ limit: 1, intervalMs: 1000, stampAt: 'send' });
+    expect(limiter.tryAcquire('k')).toBeDefined();
+    expect(limiter.tryAcquire('k')).toBeUndefined();
+    let waiterGranted = false;
+    const waiter = limiter.acquire('k', { maxWaitMs: 10_000 }).then(() => (waiterGranted = true));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(limiter.waiting('k')).toBe(1);
+    // A token is free again (1000 ms + the 25 ms margin), but the waiter's timer has not fired yet.
+    jest.setSystemTime(START + 1025);
+    expect(limiter.tryAcquire('k')).toBeUndefined();
+    expect(waiterGranted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1100);
+    await waiter;
+    expect(waiterGranted).toBe(true);
+    expect(limiter.tryAcquire('other')).toBeDefined();
+  });
+
+  it('tryAcquire takes nothing from a paused key', () => {
+    const limiter = memoryLimiter({ limit: 10, intervalMs: 1000 });
+    limiter.pause('k', START + 500);
+    expect(limiter.tryAcquire('k')).toBeUndefined();
+    jest.setSystemTime(START + 500);
+    expect(limiter.tryAcquire('k')).toBeDefined();
   });
 
   it('keeps a separate budget per key', async () => {

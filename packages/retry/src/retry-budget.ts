@@ -27,6 +27,12 @@ export interface RetryBudgetOptions {
 export class RetryBudget {
   private tokens: number;
   private refilledAt: number;
+  /**
+   * First attempts not yet credited. Crediting is deferred to the next read: every credit is positive, so
+   * adding them at once and capping once gives exactly the same balance as capping after each, and a
+   * successful request then costs a counter increment instead of a clock read.
+   */
+  private uncredited = 0;
 
   constructor(
     readonly minPerSecond: number,
@@ -40,8 +46,7 @@ export class RetryBudget {
 
   /** Credit earned by a first attempt. */
   recordFirstAttempt(): void {
-    this.refill();
-    this.tokens = Math.min(this.maxTokens, this.tokens + this.ratio);
+    this.uncredited += 1;
   }
 
   /** Takes one token for a retry; false when none is left. */
@@ -60,9 +65,10 @@ export class RetryBudget {
 
   private refill(): void {
     const now = this.clock.now();
-    const elapsedMs = now - this.refilledAt;
-    if (elapsedMs <= 0) return;
-    this.refilledAt = now;
-    this.tokens = Math.min(this.maxTokens, this.tokens + (elapsedMs / 1000) * this.minPerSecond);
+    const elapsedMs = Math.max(0, now - this.refilledAt);
+    if (elapsedMs > 0) this.refilledAt = now;
+    const earned = (elapsedMs / 1000) * this.minPerSecond + this.uncredited * this.ratio;
+    this.uncredited = 0;
+    if (earned > 0) this.tokens = Math.min(this.maxTokens, this.tokens + earned);
   }
 }
