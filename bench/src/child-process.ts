@@ -49,13 +49,24 @@ export interface StartChildOptions {
 }
 
 /**
+ * The tsconfig children load with: the bench's (no path mapping: the packages' builds, as in the parent), or,
+ * under the test suite, the root one, whose path mapping runs the packages from source so the tests never
+ * depend on a build being present or fresh.
+ */
+function childTsconfig(): string {
+  return process.env.JEST_WORKER_ID !== undefined
+    ? path.join(REPO_ROOT, 'tsconfig.json')
+    : path.join(REPO_ROOT, 'bench', 'tsconfig.json');
+}
+
+/**
  * Starts a TypeScript script in its own Node process (tsx, with the bench's tsconfig, so the packages load
  * from their build as in the parent) and talks to it over the IPC channel. The script uses `serveCommands`.
  */
 export function startChild(script: string, options: StartChildOptions): ChildHandle {
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, TSX_TSCONFIG_PATH: path.join(REPO_ROOT, 'bench', 'tsconfig.json'), ...options.env },
+    env: { ...process.env, TSX_TSCONFIG_PATH: childTsconfig(), ...options.env },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   liveChildren.add(child);

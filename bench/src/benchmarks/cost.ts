@@ -1,3 +1,4 @@
+import path from 'node:path';
 import http from 'node:http';
 import type { Benchmark, BenchContext, BenchmarkResult, Verdict } from '../benchmark';
 import { DEFAULT_REUSE_GUARD_OPTIONS } from '@axios-resilience/idempotency';
@@ -13,6 +14,8 @@ import {
 } from '../clients';
 import { fixed, integer, ratioText, spreadText, type Table } from '../format';
 import { collectGarbage } from '../gc';
+import { startChild } from '../child-process';
+import type { CostProbeRequest, CostProbeResult } from '../clients/cost-probe-options';
 import { spread, type Spread } from '../stats';
 
 type Method = BenchMethod;
@@ -44,22 +47,6 @@ async function cpuOfBatch(instance: AxiosInstance, method: Method, count: number
   for (let index = 0; index < count; index++) await send(instance, method, offset + index);
   const used = process.cpuUsage(started);
   return used.user + used.system;
-}
-
-/**
- * One round: the requests in small batches, configuration after configuration, so a change in the machine's
- * load during the round hits every configuration alike. Returns µs of CPU per request for each instance.
- */
-async function cpuRound(instances: AxiosInstance[], method: Method, count: number, batch: number, offset: number) {
-  collectGarbage();
-  const totals = instances.map(() => 0);
-  for (let done = 0; done < count; done += batch) {
-    const size = Math.min(batch, count - done);
-    for (let index = 0; index < instances.length; index++) {
-      totals[index] += await cpuOfBatch(instances[index], method, size, offset + done);
-    }
-  }
-  return totals.map((total) => total / count);
 }
 
 /** POSTs each instance sends before it is measured: past the idempotency reuse guard's bound, its steady state. */
@@ -124,47 +111,71 @@ export const cpuBenchmark: Benchmark = {
   name: 'cost-cpu',
   title: '1a. Cost per request: CPU on a stub adapter',
   async run(context: BenchContext): Promise<BenchmarkResult> {
-    const rounds = context.quick ? 1 : 5;
-    const count = context.quick ? 200 : 3_000;
+    const rounds = context.quick ? 1 : 4;
+    const count = context.quick ? 200 : 12_000;
     const batch = context.quick ? 100 : 500;
-    const methods: Method[] = ['POST', 'GET'];
-    const samples = new Map<string, number[]>(
-      COST_CONFIGS.flatMap((config) => methods.map((method) => [`${config.name}|${method}`, []] as [string, number[]])),
-    );
-    const setup = { baseURL: 'http://api.test', adapter: immediateAdapter, directory: context.tempDir };
-
-    // One fresh instance per configuration, warmed past the reuse guard's bound so every layer is measured in
-    // the state a long-running service keeps it in.
-    const instances = new Map(COST_CONFIGS.map((config) => [config, config.create(setup)]));
     const warmUp = context.quick ? 300 : WARM_UP_POSTS;
-    context.progress(`warming up: ${integer(warmUp)} POSTs per configuration (${COST_CONFIGS.length} configurations)`);
-    for (const instance of instances.values()) {
-      for (let index = 0; index < warmUp; index++) await send(instance, 'POST', index);
-      for (let index = 0; index < count / 2; index++) await send(instance, 'GET', index);
-    }
+    const methods: Method[] = ['POST', 'GET'];
+    const measured = COST_CONFIGS.filter((config) => config.name !== 'bare axios');
+    /** Per configuration and method, one value per round: its µs per request, and bare's in the same process. */
+    const samples = new Map<string, number[]>();
+    const pairedBare = new Map<string, number[]>();
+    /** Per configuration and method, one ratio per round: the median over that process's batch pairs. */
+    const ratios = new Map<string, number[]>();
+    const push = (map: Map<string, number[]>, key: string, value: number) =>
+      map.set(key, [...(map.get(key) ?? []), value]);
+
     for (let round = 0; round < rounds; round++) {
-      context.progress(`round ${round + 1}/${rounds}: ${count} sequential requests per configuration and method`);
-      const order = rotated(COST_CONFIGS, round);
+      context.progress(
+        `round ${round + 1}/${rounds}: a process per configuration, each warmed with ${integer(warmUp)} POSTs, ` +
+          `then ${integer(count)} requests per method beside bare axios`,
+      );
+      const bareThisRound: Record<Method, number[]> = { POST: [], GET: [] };
+      for (const config of rotated(measured, round)) {
+        const probe = startChild(path.join(__dirname, '..', 'clients', 'cost-probe.ts'), {
+          name: `cost probe (${config.name})`,
+          nodeFlags: ['--expose-gc'],
+        });
+        try {
+          await probe.ready;
+          const request: CostProbeRequest = {
+            configuration: config.name,
+            warmUp,
+            count,
+            batch,
+            directory: context.tempDir,
+          };
+          const result = await probe.call<CostProbeResult>('measure', request, 120_000);
+          for (const method of methods) {
+            const mine = result.configuration[method];
+            const bare = result.bare[method];
+            push(samples, `${config.name}|${method}`, spread(mine).median);
+            push(pairedBare, `${config.name}|${method}`, spread(bare).median);
+            // Each batch against the bare batch beside it; the median shrugs off a batch the machine disturbed.
+            push(ratios, `${config.name}|${method}`, spread(mine.map((value, index) => value / bare[index])).median);
+            bareThisRound[method].push(spread(bare).median);
+          }
+        } finally {
+          await probe.stop();
+        }
+      }
+      // Bare axios's row: its median over the round's processes.
       for (const method of methods) {
-        const perRequest = await cpuRound(
-          order.map((config) => instances.get(config)!),
-          method,
-          count,
-          batch,
-          warmUp + round * count,
-        );
-        order.forEach((config, index) => samples.get(`${config.name}|${method}`)!.push(perRequest[index]));
+        push(samples, `bare axios|${method}`, spread(bareThisRound[method]).median);
+        push(ratios, `bare axios|${method}`, 1);
       }
     }
+    for (const method of methods) pairedBare.set(`bare axios|${method}`, samples.get(`bare axios|${method}`)!);
 
     context.progress('the limiter under sustained traffic from one instance');
     const sustained = await sustainedLimiter(context.quick);
     const baseline = (method: Method) => samples.get(`bare axios|${method}`)!;
+    const paired = (name: string, method: Method) => pairedBare.get(`${name}|${method}`)!;
     const summary = COST_CONFIGS.map((config) => {
       const perMethod = Object.fromEntries(
         methods.map((method) => {
           const values = samples.get(`${config.name}|${method}`)!;
-          return [method, { microseconds: spread(values), ratio: spread(pairedRatios(values, baseline(method))) }];
+          return [method, { microseconds: spread(values), ratio: spread(ratios.get(`${config.name}|${method}`)!) }];
         }),
       ) as Record<Method, { microseconds: Spread; ratio: Spread }>;
       return { name: config.name, group: config.group, ...perMethod };
@@ -202,7 +213,7 @@ export const cpuBenchmark: Benchmark = {
     // The median of the round-by-round differences from bare axios, so the pairing survives the machine's noise.
     const extra = (row: (typeof summary)[number]) => {
       const values = samples.get(`${row.name}|POST`)!;
-      const difference = spread(values.map((value, round) => value - baseline('POST')[round])).median;
+      const difference = spread(values.map((value, round) => value - paired(row.name, 'POST')[round])).median;
       return `${difference < 0 ? '-' : '+'}${fixed(Math.abs(difference), 1)}`;
     };
     notes.push(
@@ -216,7 +227,7 @@ export const cpuBenchmark: Benchmark = {
     const idempotency = named('idempotency alone');
     const idempotencyCallerKeys = named("idempotency alone, the caller's own keys");
     const difference = (row: (typeof summary)[number]) =>
-      spread(samples.get(`${row.name}|POST`)!.map((value, round) => value - baseline('POST')[round])).median;
+      spread(samples.get(`${row.name}|POST`)!.map((value, round) => value - paired(row.name, 'POST')[round])).median;
     const sustainedSliding = sustained.ratios['rate limit alone, sliding log (default)'];
     const sustainedBucket = sustained.ratios['rate limit alone, token bucket'];
     notes.push(
@@ -258,16 +269,21 @@ export const cpuBenchmark: Benchmark = {
       name: this.name,
       title: this.title,
       method:
-        `Each configuration is a fresh axios instance with an adapter that answers at once (the same JSON for all), ` +
-        `so only the plugins' own work is counted. Each instance first sends ${integer(WARM_UP_POSTS)} POSTs (unmeasured): ` +
-        `more than the idempotency reuse guard holds, so every layer is measured in the state a long-running service ` +
-        `keeps it in. Per round, each configuration sends ${integer(count)} sequential ` +
-        `requests per method (a POST with a JSON body, which the idempotency and dead-letter layers act on, and a GET) ` +
-        `in batches of ${batch}, the configurations taking turns batch by batch so a change in the machine's load ` +
-        `hits all alike; each batch is timed with \`process.cpuUsage()\` (user + system) after a young-generation GC (a full ` +
-        `one before each round). The order ` +
-        `of configurations rotates from round to round. Ratios are taken against bare axios within the same ` +
-        `round, then the median (min-max) over ${rounds} round${rounds > 1 ? 's' : ''} is shown. "All four layers" is ` +
+        `Each configuration runs in a fresh Node process of its own, per round, beside bare axios: two axios ` +
+        `instances with an adapter that answers at once (the same JSON for both), so only the plugins' own work is ` +
+        `counted. (One process running every configuration at once would make axios's own call sites see a dozen ` +
+        `interceptor setups, which no service does, and measure that instead.) Each instance first sends ` +
+        `${integer(warmUp)} POSTs and half as many GETs (unmeasured): more than the idempotency reuse guard holds, so ` +
+        `every layer is measured in the state a long-running service keeps it in. Then each sends ${integer(count)} ` +
+        `sequential requests per method (a POST with a JSON body, which the idempotency and dead-letter layers act on, ` +
+        `and a GET) in batches of ${batch}, the two taking turns batch by batch (who goes first alternating); each batch ` +
+        `is timed with \`process.cpuUsage()\` (user + system) after a young-generation GC, so neither's garbage is ` +
+        `collected on the other's clock (no forced full GC: one leaves everything slower for thousands of requests ` +
+        `after it; and a pause after the warm-up lets the compiler's and collector's background threads, which ` +
+        `\`process.cpuUsage()\` also counts, finish first). A process's ratio is the median, over its batches, of the ` +
+        `configuration's CPU over the bare batch beside it, and its µs per request the median over its batches; the ` +
+        `median (min-max) over ${rounds} round${rounds > 1 ? 's' : ''} is shown (bare axios's row: the median over each ` +
+        `round's processes). The configurations' order rotates from round to round. "All four layers" is ` +
         '`attachResilience` with retry, idempotency, an in-memory rate limiter at 1,000,000 per second (never reached) ' +
         'and a dead-letter queue with a file sink (nothing fails, so nothing is written); a second row swaps the default ' +
         'sliding-log limiter for the token bucket.',
@@ -278,6 +294,8 @@ export const cpuBenchmark: Benchmark = {
         rounds,
         count,
         samplesMicroseconds: Object.fromEntries(samples),
+        pairedBareMicroseconds: Object.fromEntries(pairedBare),
+        ratios: Object.fromEntries(ratios),
         summary,
         sustained: { samplesMicroseconds: sustained.data, ratios: sustained.ratios },
       },
@@ -314,8 +332,8 @@ export const throughputBenchmark: Benchmark = {
   name: 'cost-throughput',
   title: '1b. Cost per request: throughput over keep-alive loopback HTTP, 32 concurrent',
   async run(context: BenchContext): Promise<BenchmarkResult> {
-    const rounds = context.quick ? 1 : 5;
-    const total = context.quick ? 150 : 1_000;
+    const rounds = context.quick ? 1 : 7;
+    const total = context.quick ? 150 : 2_000;
     const concurrency = 32;
     const host = await context.servers();
     const server = await host.plainServer();

@@ -51,25 +51,6 @@ function hasHeaderNamed(headers: object, lowerName: string): boolean {
   return false;
 }
 
-/**
- * Writes a generated key. `AxiosHeaders` keeps each header as an own property under the name it was set
- * with, so when no header of that name exists in any case (not even one set to `false`, which `set`
- * would leave alone) assigning the property is what `set` would do, without its lookups and value checks,
- * which a generated key does not need.
- */
-function writeFreshHeader(config: AxiosRequestConfig, name: string, value: string): void {
-  const headers = config.headers as Headers;
-  if (
-    headers &&
-    typeof (headers as { set?: unknown }).set === 'function' &&
-    !hasHeaderNamed(headers, name.toLowerCase())
-  ) {
-    (headers as Record<string, unknown>)[name] = value;
-    return;
-  }
-  writeHeader(config, name, value);
-}
-
 function generateKey(options: ResolvedIdempotencyOptions): string {
   let key: unknown;
   try {
@@ -93,10 +74,11 @@ function generateKey(options: ResolvedIdempotencyOptions): string {
 function chooseKey(
   config: InternalAxiosRequestConfig,
   options: ResolvedIdempotencyOptions,
+  headerPresent: boolean,
 ): string | { fresh: string } | false | undefined {
   const requested = getResilience(config).idempotencyKey as unknown;
   if (requested === false) return false;
-  const header = readHeader(config.headers, options.headerName);
+  const header = headerPresent ? readHeader(config.headers, options.headerName) : undefined;
   if (requested !== undefined && requested !== null) {
     // A header already carrying this key means an earlier attempt (or the caller) sent it: nothing to check.
     const alreadySent =
@@ -118,8 +100,13 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
   const guard: ReuseGuard | undefined =
     options.guard === false ? undefined : 'check' in options.guard ? options.guard : createReuseGuard(options.guard);
 
+  const lowerHeaderName = options.headerName.toLowerCase();
+
   return (config) => {
-    const chosen = chooseKey(config, options);
+    // One pass over the header names answers "is it there in any case?" for both reading and writing.
+    const headers = config.headers as Headers;
+    const headerPresent = typeof headers === 'object' && headers !== null && hasHeaderNamed(headers, lowerHeaderName);
+    const chosen = chooseKey(config, options, headerPresent);
     if (chosen === false) {
       writeHeader(config, options.headerName, undefined);
       return config;
@@ -130,7 +117,16 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
       // outside (a caller's, a replay's), so a fresh key is neither fingerprinted nor remembered. Nor can
       // a header carry it yet (chooseKey found none), so it is written straight away.
       (config.resilience ??= {}).idempotencyKey = chosen.fresh;
-      writeFreshHeader(config, options.headerName, formatIdempotencyKey(chosen.fresh, options.format));
+      const value = formatIdempotencyKey(chosen.fresh, options.format);
+      // `AxiosHeaders` keeps each header as an own property under the name it was set with, so when no
+      // header of that name exists in any case (not even one set to `false`, which `set` would leave
+      // alone) assigning the property is what `set` would do, minus the lookups and checks a generated key
+      // does not need.
+      if (!headerPresent && typeof (headers as { set?: unknown } | undefined)?.set === 'function') {
+        (headers as Record<string, unknown>)[options.headerName] = value;
+      } else {
+        writeHeader(config, options.headerName, value);
+      }
       return config;
     }
     const key = chosen;

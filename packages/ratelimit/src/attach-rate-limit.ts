@@ -36,10 +36,13 @@ interface InFlight {
 
 function createHandlers(resolved: ResolvedRateLimitOptions) {
   const { limiter, maxWaitMs, maxQueue, clock } = resolved;
-  // A permit is an object with behaviour, which does not belong inside the copyable `config.resilience`;
-  // it is kept beside it, keyed by that object: the same one travels from the request stage to the response
-  // (even through a layer that copies the config), while a retry gets a fresh copy, and with it a fresh permit.
-  const inFlight = new WeakMap<object, InFlight>();
+  // A permit is an object with behaviour, which does not belong in the copyable data of `config.resilience`.
+  // It rides on that object under a symbol of this layer's own (two limiters on one instance each have
+  // theirs): the same object travels from the request stage to the response (even through a layer that
+  // copies the config), while axios's merge for a retry copies string keys only, so a retry starts without
+  // one and takes its own. JSON leaves symbol keys out. (A WeakMap did the same at ten times the cost.)
+  const permitSlot = Symbol('axios-resilience rate-limit permit');
+  type StateWithPermit = { [slot: symbol]: InFlight | undefined };
 
   function keyFor(config: AxiosRequestConfig): string {
     const override = getResilience(config).rateLimitKey;
@@ -59,7 +62,7 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
   }
 
   function hold(config: InternalAxiosRequestConfig, key: string, permit: RateLimitPermit | void): void {
-    inFlight.set((config.resilience ??= {}), { key, permit });
+    ((config.resilience ??= {}) as StateWithPermit)[permitSlot] = { key, permit };
   }
 
   async function waitForToken(config: InternalAxiosRequestConfig, key: string): Promise<InternalAxiosRequestConfig> {
@@ -101,11 +104,12 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
 
   /** The answer is in: the permit's send is complete. Returns the key the request drew from. */
   function settle(config: AxiosRequestConfig | undefined): string | undefined {
-    const state = config?.resilience;
+    const state = config?.resilience as StateWithPermit | undefined;
     if (!state) return undefined;
-    const entry = inFlight.get(state);
+    const entry = state[permitSlot];
     if (!entry) return undefined;
-    inFlight.delete(state);
+    // Cleared, not deleted: deleting a property would turn the object into a slow dictionary.
+    state[permitSlot] = undefined;
     try {
       entry.permit?.complete();
     } catch {

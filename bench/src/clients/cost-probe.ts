@@ -1,0 +1,61 @@
+/**
+ * The CPU probe of the cost benchmark (1a), run in a fresh process for each configuration and round: bare
+ * axios and that one configuration, side by side on the stub adapter, taking turns batch by batch. A process
+ * per pair keeps the measurement to what a service runs (one or two axios setups), where one process running
+ * every configuration at once makes axios's own call sites see a dozen interceptor setups and measures that
+ * instead. Driven over IPC (`measure`).
+ */
+import type { AxiosInstance } from 'axios';
+import { COST_CONFIGS, immediateAdapter, sendRequest, type BenchMethod } from '../clients';
+import { serveCommands } from '../child-process';
+import { collectGarbage } from '../gc';
+import type { CostProbeRequest, CostProbeResult } from './cost-probe-options';
+
+const METHODS: BenchMethod[] = ['POST', 'GET'];
+
+/** CPU (µs) of `count` sequential requests, after collecting the young garbage so none of the other's is counted. */
+async function cpuOfBatch(
+  instance: AxiosInstance,
+  method: BenchMethod,
+  count: number,
+  offset: number,
+): Promise<number> {
+  collectGarbage('young');
+  const started = process.cpuUsage();
+  for (let index = 0; index < count; index++) await sendRequest(instance, method, offset + index);
+  const used = process.cpuUsage(started);
+  return used.user + used.system;
+}
+
+async function measure(request: CostProbeRequest): Promise<CostProbeResult> {
+  const find = (name: string) => {
+    const config = COST_CONFIGS.find((candidate) => candidate.name === name);
+    if (!config) throw new Error(`cost-probe: no configuration named ${JSON.stringify(name)}`);
+    return config;
+  };
+  const setup = { baseURL: 'http://api.test', adapter: immediateAdapter, directory: request.directory };
+  const instances = [find('bare axios').create(setup), find(request.configuration).create(setup)];
+  for (const instance of instances) {
+    for (let index = 0; index < request.warmUp; index++) await sendRequest(instance, 'POST', index);
+    for (let index = 0; index < request.warmUp / 2; index++) await sendRequest(instance, 'GET', index);
+  }
+  // Let the compiler and the concurrent collector finish what the warm-up started: their threads' CPU counts in
+  // `process.cpuUsage()` and would land on whichever batch runs next.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const batches: CostProbeResult = { bare: { POST: [], GET: [] }, configuration: { POST: [], GET: [] } };
+  let turn = 0;
+  for (let done = 0; done < request.count; done += request.batch) {
+    const size = Math.min(request.batch, request.count - done);
+    for (const method of METHODS) {
+      // Who goes first alternates, so neither always follows the other's garbage or cache state.
+      const order = turn++ % 2 === 0 ? [0, 1] : [1, 0];
+      for (const index of order) {
+        const microseconds = await cpuOfBatch(instances[index], method, size, request.warmUp + done);
+        (index === 0 ? batches.bare : batches.configuration)[method].push(microseconds / size);
+      }
+    }
+  }
+  return batches;
+}
+
+serveCommands({ measure: (payload) => measure(payload as CostProbeRequest) });
