@@ -31,7 +31,7 @@ export interface ClientSetup {
   directory: string;
 }
 
-export type ClientGroup = 'baseline' | 'peer' | 'ours' | 'variant' | 'layer';
+export type ClientGroup = 'baseline' | 'reference' | 'peer' | 'ours' | 'variant' | 'layer';
 
 export interface ClientConfig {
   name: string;
@@ -73,6 +73,24 @@ function sinkPath(setup: ClientSetup): string {
  */
 export const COST_CONFIGS: ClientConfig[] = [
   { name: 'bare axios', group: 'baseline', create: base },
+  {
+    // What any client that sends idempotency keys pays on the wire, with none of our code: bare axios and one
+    // request interceptor setting a fresh uuid on writes.
+    name: 'bare axios + an Idempotency-Key header (a plain interceptor)',
+    group: 'reference',
+    create(setup) {
+      const instance = base(setup);
+      instance.interceptors.request.use(
+        (config) => {
+          if (config.method === 'post') config.headers.set('Idempotency-Key', crypto.randomUUID());
+          return config;
+        },
+        undefined,
+        { synchronous: true },
+      );
+      return instance;
+    },
+  },
   {
     name: 'axios + axios-retry',
     group: 'peer',

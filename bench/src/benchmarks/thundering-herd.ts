@@ -100,6 +100,12 @@ const CASES: HerdCase[] = [
     serverHint: { retryAfterSeconds: 1 },
   },
   {
+    label: 'ours, retryAfterJitterMs: 1000; server sends Retry-After: 1',
+    group: 'hint',
+    policy: { name: 'retry-after-1-jittered', retry: { retryAfterJitterMs: 1000 } },
+    serverHint: { retryAfterSeconds: 1 },
+  },
+  {
     label: 'ours, default; server sends retry-after-ms to the next window with room',
     group: 'hint',
     policy: { name: 'retry-after-exact', retry: {} },
@@ -263,12 +269,14 @@ function guidance(find: (name: string) => CaseSummary): string[] {
   notes.push(
     `Server hints: a precise per-client hint (\`retry-after-ms\` to the next window with room) gives ${line(exactHint)}.`,
   );
+  const jitteredHint = find('retry-after-1-jittered');
   if (fixedHint.means.peakPerWindow > 1.5 * CAPACITY || fixedHint.means.gaveUp > 0) {
     notes.push(
-      `**A loss: a constant \`Retry-After: 1\`** gives ${line(fixedHint)}. Hints are followed exactly and no jitter is ` +
-        'added (by design: the server asked for that moment), so every client that failed together comes back in the same ' +
-        'window. A fix to consider in the retry layer: add a little jitter (up to a fraction of the hint, or of a second) to ' +
-        'whole-second `Retry-After` values, which are necessarily coarse.',
+      `**A constant \`Retry-After: 1\` herds the clients under the default** (${line(fixedHint)}): by default hints are ` +
+        'followed exactly, as the design asks (the server named that moment), so every client that failed together comes ' +
+        `back in the same window. With \`retryAfterJitterMs: 1000\` (0..1000 ms added to second-grained hints, never ` +
+        `earlier than asked; \`retry-after-ms\` stays exact) the same herd gives ${line(jitteredHint)}. Set it when many ` +
+        'clients share one server that answers overload with a constant `Retry-After`.',
     );
   }
   return notes;

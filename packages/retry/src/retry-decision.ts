@@ -81,6 +81,10 @@ export function decideRetry(input: DecisionInput): RetryDecision {
   if (hint) {
     if (hint.delayMs > options.maxRetryAfterMs) return { retry: false, reason: 'retry-after-too-long' };
     delayMs = hint.delayMs;
+    // Second-grained hints are the same for everyone who failed together; only later, never earlier.
+    if (hint.source !== 'retry-after-ms' && options.retryAfterJitterMs > 0) {
+      delayMs += Math.floor(options.random() * options.retryAfterJitterMs);
+    }
     source = hint.source;
   } else {
     delayMs = backoffDelay({

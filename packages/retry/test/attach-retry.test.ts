@@ -95,6 +95,31 @@ describe('server timing hints', () => {
     expect(elapsedMs).toBeLessThan(300);
   });
 
+  it('with retryAfterJitterMs, adds 0..that much to second-grained hints, never to retry-after-ms', async () => {
+    const cases: Array<[Record<string, string>, number, string]> = [
+      [{ 'retry-after': '2' }, 2000 + 750, 'retry-after'],
+      [{ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1' }, 1000 + 750, 'ratelimit-reset'],
+      [{ 'retry-after': '2', 'retry-after-ms': '400' }, 400, 'retry-after-ms'],
+    ];
+    for (const [headers, expectedMs, expectedSource] of cases) {
+      const { instance } = scriptedInstance([{ status: 429, headers }, { status: 200 }]);
+      const seen: Array<{ delayMs: number; source: string }> = [];
+      attachRetry(instance, {
+        retryBudget: false,
+        retryAfterJitterMs: 1000,
+        random: () => 0.75,
+        onRetry: ({ delayMs, source }) => void seen.push({ delayMs, source }),
+      });
+      const { value, elapsedMs } = await runWithFakeTime(() => instance.get('/x'));
+      expect(value?.status).toBe(200);
+      expect(seen).toHaveLength(1);
+      expect(seen[0].source).toBe(expectedSource);
+      expect(seen[0].delayMs).toBe(expectedMs);
+      expect(elapsedMs).toBeGreaterThanOrEqual(seen[0].delayMs);
+      expect(elapsedMs).toBeLessThan(seen[0].delayMs + 20);
+    }
+  });
+
   it('ends retrying at once on Retry-After: 3600', async () => {
     const { instance, adapter } = scriptedInstance([{ status: 429, headers: { 'retry-after': '3600' } }]);
     attachRetry(instance);
@@ -330,6 +355,7 @@ describe('options are validated at attach time', () => {
     [{ retryBudget: { ratio: 2 } }, /retry\.retryBudget\.ratio: expected a number from 0 to 1, got 2/],
     [{ statuses: [99] }, /retry\.statuses: expected an array of HTTP status codes/],
     [{ onRetry: 'log' }, /retry\.onRetry: expected a function/],
+    [{ retryAfterJitterMs: -1 }, /retry\.retryAfterJitterMs: expected a finite number >= 0, got -1/],
   ])('%j', (options, message) => {
     const instance = axios.create();
     expect(() => attachRetry(instance, options as never)).toThrow(TypeError);
