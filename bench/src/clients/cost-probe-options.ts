@@ -22,3 +22,33 @@ export interface CostProbeResult {
   bare: Record<BenchMethod, number[]>;
   configuration: Record<BenchMethod, number[]>;
 }
+
+/** What the throughput probe (`throughput-probe.ts`, a process of its own) is asked. */
+export interface ThroughputProbeRequest {
+  /** The configuration measured against bare axios: a name from `COST_CONFIGS`. */
+  configuration: string;
+  /** The plain keep-alive server's base URL. */
+  serverUrl: string;
+  /** Requests in flight at once, and keep-alive connections per instance. */
+  concurrency: number;
+  /** POSTs per timed batch; the two instances take turns batch by batch. */
+  batch: number;
+  /** Timed batches per instance. */
+  batches: number;
+  /** Untimed POSTs per instance first. */
+  warmUp: number;
+  /** Where a dead-letter file sink may write (it writes nothing when nothing fails). */
+  directory: string;
+}
+
+/** One timed batch: its wall time and the client process's CPU time, both in µs. */
+export interface TimedBatch {
+  elapsedMicroseconds: number;
+  cpuMicroseconds: number;
+}
+
+/** The batches of bare axios and of the configuration in the order they ran: they pair up index by index. */
+export interface ThroughputProbeResult {
+  bare: TimedBatch[];
+  configuration: TimedBatch[];
+}
