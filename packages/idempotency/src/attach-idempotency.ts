@@ -35,7 +35,8 @@ function writeHeader(config: AxiosRequestConfig, name: string, value: string | u
   if (headers && typeof (headers as { set?: unknown }).set === 'function') {
     const axiosHeaders = headers as InternalAxiosRequestConfig['headers'];
     if (value === undefined) axiosHeaders.delete(name);
-    else axiosHeaders.set(name, value);
+    // Rewrite even a header set to `false`: a key the layer records must be the key the server sees.
+    else axiosHeaders.set(name, value, true);
     return;
   }
   const plain = { ...((config.headers as Record<string, unknown> | undefined) ?? {}) };
@@ -46,9 +47,10 @@ function writeHeader(config: AxiosRequestConfig, name: string, value: string | u
   config.headers = plain as AxiosRequestConfig['headers'];
 }
 
-function hasHeaderNamed(headers: object, lowerName: string): boolean {
-  for (const existing of Object.keys(headers)) if (existing.toLowerCase() === lowerName) return true;
-  return false;
+/** The name a header is stored under, found case-insensitively, or `undefined`. */
+function headerNameIn(headers: object, lowerName: string): string | undefined {
+  for (const existing of Object.keys(headers)) if (existing.toLowerCase() === lowerName) return existing;
+  return undefined;
 }
 
 function generateKey(options: ResolvedIdempotencyOptions): string {
@@ -69,12 +71,14 @@ function generateKey(options: ResolvedIdempotencyOptions): string {
 /**
  * The key for this attempt, or `undefined` for a request that gets none. Precedence: an opt-out, then the
  * key already in `config.resilience` (the caller's, or the one an earlier attempt of this operation
- * recorded), then a header the caller set, then a new key for a method that gets one.
+ * recorded), then a header the caller set (one set to `false` means none), then a new key for a method that
+ * gets one.
  */
 function chooseKey(
   config: InternalAxiosRequestConfig,
   options: ResolvedIdempotencyOptions,
   headerPresent: boolean,
+  headerOff: boolean,
 ): string | { fresh: string } | false | undefined {
   const requested = getResilience(config).idempotencyKey as unknown;
   if (requested === false) return false;
@@ -88,6 +92,9 @@ function chooseKey(
     if (!alreadySent) assertValidIdempotencyKey(requested, options.maxKeyLength, 'resilience.idempotencyKey');
     return requested as string;
   }
+  // axios sends no header set to `false`: the caller asked for none, so none is made (or recorded, which
+  // would let retry re-send the write as if the server could tell the attempts apart).
+  if (headerOff) return undefined;
   if (header !== undefined && header.length > 0) {
     // In raw format the header is the key, quotes and all, so a replay elsewhere sends the very same value.
     return options.format === 'structured' ? parseIdempotencyKeyHeader(header) : header;
@@ -105,8 +112,10 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
   return (config) => {
     // One pass over the header names answers "is it there in any case?" for both reading and writing.
     const headers = config.headers as Headers;
-    const headerPresent = typeof headers === 'object' && headers !== null && hasHeaderNamed(headers, lowerHeaderName);
-    const chosen = chooseKey(config, options, headerPresent);
+    const found = typeof headers === 'object' && headers !== null ? headerNameIn(headers, lowerHeaderName) : undefined;
+    const headerPresent = found !== undefined;
+    const headerOff = headerPresent && (headers as Record<string, unknown>)[found] === false;
+    const chosen = chooseKey(config, options, headerPresent, headerOff);
     if (chosen === false) {
       writeHeader(config, options.headerName, undefined);
       return config;
@@ -119,9 +128,8 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
       (config.resilience ??= {}).idempotencyKey = chosen.fresh;
       const value = formatIdempotencyKey(chosen.fresh, options.format);
       // `AxiosHeaders` keeps each header as an own property under the name it was set with, so when no
-      // header of that name exists in any case (not even one set to `false`, which `set` would leave
-      // alone) assigning the property is what `set` would do, minus the lookups and checks a generated key
-      // does not need.
+      // header of that name exists in any case, assigning the property is what `set` would do, minus the
+      // lookups and checks a generated key does not need.
       if (!headerPresent && typeof (headers as { set?: unknown } | undefined)?.set === 'function') {
         (headers as Record<string, unknown>)[options.headerName] = value;
       } else {

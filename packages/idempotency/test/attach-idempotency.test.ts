@@ -93,6 +93,21 @@ describe('attachIdempotency', () => {
     expect(getResilience(response.config).idempotencyKey).toBe(false);
   });
 
+  it('treats a key header the caller set to false (axios: do not send) as an opt-out: no key recorded either', async () => {
+    const { instance, adapter } = setup();
+    const response = await instance.post('/charges', { amount: 1 }, { headers: { 'IDEMPOTENCY-KEY': false } });
+    expect(sentKey(adapter.calls[0])).toBeUndefined();
+    // A key recorded but never sent would let retry re-send this write as if the server could tell it apart.
+    expect(getResilience(response.config).idempotencyKey).toBeUndefined();
+    // A key given through resilience.idempotencyKey is the layer's own API: it wins, and is sent.
+    await instance.post(
+      '/charges',
+      { amount: 2 },
+      { headers: { 'idempotency-key': false }, resilience: { idempotencyKey: 'order-2' } },
+    );
+    expect(sentKey(adapter.calls[1])).toBe('order-2');
+  });
+
   it('sends a quoted sf-string in structured format and keeps the raw key in config.resilience', async () => {
     const { instance, adapter } = setup({ format: 'structured', generateKey: () => 'key-1' });
     const generated = await instance.post('/charges', {});
