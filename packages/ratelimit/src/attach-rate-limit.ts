@@ -14,7 +14,7 @@ import {
   type Attachment,
   type HeaderSource,
 } from '@axios-resilience/core';
-import { learnedPause, namesRateLimit } from './learn-from-headers';
+import { namesRateLimit, pauseFromHeaders } from './learn-from-headers';
 import type { RateLimitPermit } from './limiter';
 import { resolveRateLimitOptions, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit-options';
 
@@ -128,7 +128,7 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
     // Most answers are neither a 429 nor carry a rate-limit header: they cost no clock read.
     if (status !== 429 && !namesRateLimit(headers)) return;
     const now = clock.now();
-    const pause = learnedPause(status, headers, now);
+    const pause = pauseFromHeaders(status, headers, now);
     if (!pause) return;
     let bucket = key;
     if (bucket === undefined) {

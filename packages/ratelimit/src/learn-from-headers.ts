@@ -35,12 +35,21 @@ export function learnedPause(
   headers: HeaderSource,
   nowMs: number,
 ): LearnedPause | undefined {
+  // Most answers carry no rate-limit header at all: one pass over the names spares the parsers.
+  if (status !== 429 && !namesRateLimit(headers)) return undefined;
+  return pauseFromHeaders(status, headers, nowMs);
+}
+
+/** `learnedPause` for a caller that has already checked `namesRateLimit` (or has a 429). */
+export function pauseFromHeaders(
+  status: number | undefined,
+  headers: HeaderSource,
+  nowMs: number,
+): LearnedPause | undefined {
   if (status === 429) {
     const hint = serverDelayHint(headers, nowMs);
     return hint && hint.delayMs > 0 ? { delayMs: hint.delayMs, source: hint.source } : undefined;
   }
-  // Most answers carry no rate-limit header at all: one pass over the names spares the parsers below.
-  if (!namesRateLimit(headers)) return undefined;
   const ietf = parseIetfRateLimit(readHeader(headers, 'ratelimit'));
   const info = ietf ?? parseRateLimitInfo(headers, nowMs);
   if (info?.remaining !== 0 || info.resetMs === undefined || info.resetMs <= 0) return undefined;

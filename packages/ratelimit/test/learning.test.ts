@@ -1,4 +1,4 @@
-import axios from 'axios';
+import axios, { AxiosHeaders } from 'axios';
 import { attachRateLimit, learnedPause, memoryLimiter, type RateLimitPauseState } from '@axios-resilience/ratelimit';
 import { stubAdapter, type StubReply } from '@axios-resilience/testkit';
 
@@ -65,6 +65,19 @@ describe('learnedPause (pure)', () => {
     ['a reset in the past', 200, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(EPOCH_SECONDS - 10) }],
   ])('%s changes nothing', (_name, status, headers) => {
     expect(learnedPause(status, headers as Record<string, string>, START)).toBeUndefined();
+  });
+
+  it('finds rate-limit headers in any letter case, in a plain object and in AxiosHeaders', () => {
+    const plain = { 'Content-Type': 'application/json', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '12' };
+    expect(learnedPause(200, plain, START)).toEqual({ delayMs: 12_000, source: 'ratelimit-reset' });
+    expect(learnedPause(200, new AxiosHeaders(plain) as never, START)).toEqual({
+      delayMs: 12_000,
+      source: 'ratelimit-reset',
+    });
+    expect(learnedPause(200, { RateLimit: '"default";r=0;t=4' }, START)).toEqual({
+      delayMs: 4_000,
+      source: 'ratelimit',
+    });
   });
 });
 
