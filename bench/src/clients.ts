@@ -17,6 +17,7 @@ import { attachIdempotency } from '@axios-resilience/idempotency';
 import { attachRateLimit, memoryLimiter } from '@axios-resilience/ratelimit';
 import { attachDeadLetter, fileSink } from '@axios-resilience/dlq';
 import { chargeBody } from './payloads';
+import { collectGarbage } from './gc';
 
 /** A limit the cost benchmarks never reach: the limiter does all its bookkeeping but never makes anyone wait. */
 export const UNREACHED_LIMIT = { limit: 1_000_000, intervalMs: 1_000 };
@@ -55,6 +56,21 @@ export function sendRequest(instance: AxiosInstance, method: BenchMethod, index:
   return method === 'POST'
     ? instance.post('/charges', chargeBody(index), options)
     : instance.get('/charges/ch_1', options);
+}
+
+/** CPU time (user + system, µs) of `count` sequential requests, after collecting the young garbage, so
+ * whatever ran before does not have its garbage collected on this batch's clock. */
+export async function cpuOfBatch(
+  instance: AxiosInstance,
+  method: BenchMethod,
+  count: number,
+  offset: number,
+): Promise<number> {
+  collectGarbage('young');
+  const started = process.cpuUsage();
+  for (let index = 0; index < count; index++) await sendRequest(instance, method, offset + index);
+  const used = process.cpuUsage(started);
+  return used.user + used.system;
 }
 
 function base(setup: ClientSetup): AxiosInstance {
@@ -210,6 +226,13 @@ export const COST_CONFIGS: ClientConfig[] = [
     },
   },
 ];
+
+/** The cost configuration of that name; throws on a name that is not one (a probe asked for the wrong one). */
+export function costConfig(name: string): ClientConfig {
+  const config = COST_CONFIGS.find((candidate) => candidate.name === name);
+  if (!config) throw new Error(`no cost configuration named ${JSON.stringify(name)}`);
+  return config;
+}
 
 const STUB_BODY = JSON.stringify({ id: 'ch_1', object: 'charge', status: 'succeeded', amount: 1000 });
 

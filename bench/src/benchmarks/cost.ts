@@ -3,9 +3,8 @@ import type { Benchmark, BenchContext, BenchmarkResult, Verdict } from '../bench
 import { DEFAULT_REUSE_GUARD_OPTIONS } from '@axios-resilience/idempotency';
 import axios, { type AxiosInstance } from 'axios';
 import { attachRateLimit, memoryLimiter } from '@axios-resilience/ratelimit';
-import { COST_CONFIGS, immediateAdapter, sendRequest, UNREACHED_LIMIT, type BenchMethod } from '../clients';
+import { COST_CONFIGS, cpuOfBatch, immediateAdapter, sendRequest, UNREACHED_LIMIT, type BenchMethod } from '../clients';
 import { fixed, integer, ratioText, spreadText, type Table } from '../format';
-import { collectGarbage } from '../gc';
 import { startChild, type ChildHandle } from '../child-process';
 import type {
   CostProbeRequest,
@@ -36,15 +35,6 @@ function rotated<T>(items: readonly T[], round: number): T[] {
 /** Ratio of each round's value to the baseline's value in the same round. */
 function pairedRatios(values: number[], baseline: number[]): number[] {
   return values.map((value, round) => value / baseline[round]);
-}
-
-/** CPU time (user + system, µs) of `count` sequential requests, after collecting the young garbage. */
-async function cpuOfBatch(instance: AxiosInstance, method: Method, count: number, offset: number): Promise<number> {
-  collectGarbage('young');
-  const started = process.cpuUsage();
-  for (let index = 0; index < count; index++) await send(instance, method, offset + index);
-  const used = process.cpuUsage(started);
-  return used.user + used.system;
 }
 
 /**

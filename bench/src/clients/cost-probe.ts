@@ -5,36 +5,15 @@
  * every configuration at once makes axios's own call sites see a dozen interceptor setups and measures that
  * instead. Driven over IPC (`measure`).
  */
-import type { AxiosInstance } from 'axios';
-import { COST_CONFIGS, immediateAdapter, sendRequest, type BenchMethod } from '../clients';
+import { costConfig, cpuOfBatch, immediateAdapter, sendRequest, type BenchMethod } from '../clients';
 import { serveCommands } from '../child-process';
-import { collectGarbage } from '../gc';
 import type { CostProbeRequest, CostProbeResult } from './cost-probe-options';
 
 const METHODS: BenchMethod[] = ['POST', 'GET'];
 
-/** CPU (µs) of `count` sequential requests, after collecting the young garbage so none of the other's is counted. */
-async function cpuOfBatch(
-  instance: AxiosInstance,
-  method: BenchMethod,
-  count: number,
-  offset: number,
-): Promise<number> {
-  collectGarbage('young');
-  const started = process.cpuUsage();
-  for (let index = 0; index < count; index++) await sendRequest(instance, method, offset + index);
-  const used = process.cpuUsage(started);
-  return used.user + used.system;
-}
-
 async function measure(request: CostProbeRequest): Promise<CostProbeResult> {
-  const find = (name: string) => {
-    const config = COST_CONFIGS.find((candidate) => candidate.name === name);
-    if (!config) throw new Error(`cost-probe: no configuration named ${JSON.stringify(name)}`);
-    return config;
-  };
   const setup = { baseURL: 'http://api.test', adapter: immediateAdapter, directory: request.directory };
-  const instances = [find('bare axios').create(setup), find(request.configuration).create(setup)];
+  const instances = [costConfig('bare axios').create(setup), costConfig(request.configuration).create(setup)];
   for (const instance of instances) {
     for (let index = 0; index < request.warmUp; index++) await sendRequest(instance, 'POST', index);
     for (let index = 0; index < request.warmUp / 2; index++) await sendRequest(instance, 'GET', index);

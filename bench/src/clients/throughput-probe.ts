@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { AxiosInstance } from 'axios';
-import { COST_CONFIGS, sendRequest } from '../clients';
+import { costConfig, sendRequest } from '../clients';
 import { serveCommands } from '../child-process';
 import { collectGarbage } from '../gc';
 import type { ThroughputProbeRequest, ThroughputProbeResult, TimedBatch } from './cost-probe-options';
@@ -37,14 +37,9 @@ async function timedBatch(
 }
 
 async function measure(request: ThroughputProbeRequest): Promise<ThroughputProbeResult> {
-  const find = (name: string) => {
-    const config = COST_CONFIGS.find((candidate) => candidate.name === name);
-    if (!config) throw new Error(`throughput-probe: no configuration named ${JSON.stringify(name)}`);
-    return config;
-  };
   const agents = [0, 1].map(() => new http.Agent({ keepAlive: true, maxSockets: request.concurrency }));
   try {
-    const instances = [find('bare axios'), find(request.configuration)].map((config, index) =>
+    const instances = [costConfig('bare axios'), costConfig(request.configuration)].map((config, index) =>
       config.create({ baseURL: request.serverUrl, httpAgent: agents[index], directory: request.directory }),
     );
     for (const instance of instances) {
