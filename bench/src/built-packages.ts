@@ -3,8 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './child-process';
 
-/** The packages the bench loads from their build, as users install them (the testkit runs from source). */
-const BUILT_PACKAGES = ['core', 'retry', 'idempotency', 'ratelimit', 'dlq', 'chaos', 'axios-resilience'];
+/** The folders of the published packages (not private): the bench loads them from their build (the testkit, private, runs from source). */
+function builtPackages(): string[] {
+  const packagesDir = path.join(REPO_ROOT, 'packages');
+  return fs.readdirSync(packagesDir).filter((name) => {
+    const manifest = path.join(packagesDir, name, 'package.json');
+    return fs.existsSync(manifest) && !(JSON.parse(fs.readFileSync(manifest, 'utf8')) as { private?: boolean }).private;
+  });
+}
 
 function newestSourceChange(directory: string): number {
   let newest = 0;
@@ -17,7 +23,7 @@ function newestSourceChange(directory: string): number {
 
 /** Packages whose `dist` is missing or older than a file of their `src`. */
 export function stalePackages(): string[] {
-  return BUILT_PACKAGES.filter((name) => {
+  return builtPackages().filter((name) => {
     const packageDir = path.join(REPO_ROOT, 'packages', name);
     const built = path.join(packageDir, 'dist', 'index.js');
     if (!fs.existsSync(built)) return true;
