@@ -88,7 +88,8 @@ function startWorker(config: WorkerConfig): RunningWorker {
       if (line === 'ready') markReady();
       else if (line.startsWith('result ')) resolve(JSON.parse(line.slice('result '.length)) as WorkerResult);
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' can fire before the last line on stdout (the result) has been read.
+    child.once('close', (code) => {
       const error = new Error(
         `${config.name} exited with code ${code} before reporting${stderr ? `:\n${stderr}` : ''}`,
       );

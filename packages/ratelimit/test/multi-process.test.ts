@@ -48,7 +48,8 @@ function startWorker(config: WorkerConfig): Worker {
       if (line === 'ready') markReady();
       else if (line.startsWith('result ')) resolve(JSON.parse(line.slice('result '.length)) as WorkerResult);
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': 'exit' can fire before the last line on stdout (the result) has been read.
+    child.once('close', (code) => {
       const error = new Error(`worker ${config.name} exited with ${code} before reporting:\n${stderr}`);
       fail(error);
       reject(error);
