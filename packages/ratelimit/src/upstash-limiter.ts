@@ -6,6 +6,7 @@ import {
   assertNonNegativeNumber,
   assertOneOf,
   assertPlainObject,
+  assertPositiveInteger,
   assertPositiveNumber,
   optionError,
   RateLimitedError,
@@ -15,6 +16,7 @@ import {
 import { NO_OP_PERMIT, type AcquireOptions, type RateLimiter, type RateLimitPermit } from './limiter';
 import type { UpstashLimitResponse, UpstashRatelimitLike, UpstashRedisLike } from './upstash-types';
 import { WaitLine, type GateAnswer, type LineHead } from './wait-line';
+import { WINDOW_BOOKING_SCRIPT, WINDOW_BOOKING_SCRIPT_SHA1 } from './window-booking-script';
 
 /** What happens to requests while Redis cannot be reached. */
 export type StoreFailurePolicy = 'local' | 'open' | 'closed';
@@ -36,13 +38,41 @@ export interface StoreErrorState {
   consecutiveFailures: number;
 }
 
-/** Options of `upstashLimiter`: the user's `Ratelimit` and Redis client, and what to do when Redis is down. */
+/**
+ * Options of `upstashLimiter`: where the budget lives (the user's `Ratelimit`, or the limiter's own fixed
+ * window given by `limit` and `intervalMs`), the Redis client, and what to do when Redis is down.
+ */
 export interface UpstashLimiterOptions {
-  /** The user's `Ratelimit` from `@upstash/ratelimit`, any algorithm. Required. */
-  ratelimit: UpstashRatelimitLike;
   /**
-   * The `@upstash/redis` client the `Ratelimit` was built with. Required: shared pauses live in it,
-   * and being the same client lets the pause read ride in the same auto-pipelined request as the limit call.
+   * The user's `Ratelimit` from `@upstash/ratelimit`, any algorithm. Give either this or `limit` with
+   * `intervalMs`. A request Redis refuses (its window is full) costs a round trip and asks again after the reset.
+   * @default undefined
+   */
+  ratelimit?: UpstashRatelimitLike;
+  /**
+   * Sends per window for the limiter's own fixed window in Redis (instead of a `Ratelimit`): windows aligned
+   * to the epoch in Redis's time, like `Ratelimit.fixedWindow`. A full window is never refused: the ask
+   * books sends in the next window with room and the request waits for it, so every round trip grants what
+   * it was made for, and one round trip books a send for every request waiting in this process (at most
+   * `limit`). Needs `intervalMs`, and `eval`/`evalsha` on `redis` (any `@upstash/redis` client has them).
+   * @default undefined
+   */
+  limit?: number;
+  /**
+   * The window of `limit`, in whole milliseconds.
+   * @default undefined
+   */
+  intervalMs?: number;
+  /**
+   * With `limit`: a send that would leave less than this before its window's end is booked in the next
+   * window instead, so it cannot reach the server after the window closed.
+   * @default 25
+   */
+  marginMs?: number;
+  /**
+   * The `@upstash/redis` client: the one the `Ratelimit` was built with, or any client with `limit`.
+   * Required: shared pauses live in it, and with a `Ratelimit` being the same client lets the pause read ride
+   * in the same auto-pipelined request as the limit call.
    */
   redis: UpstashRedisLike;
   /**
@@ -89,8 +119,14 @@ export interface UpstashLimiterOptions {
 
 /** Upstash-limiter options with every default filled in and every value checked. */
 export interface ResolvedUpstashLimiterOptions {
-  /** See `UpstashLimiterOptions.ratelimit`. */
-  ratelimit: UpstashRatelimitLike;
+  /** See `UpstashLimiterOptions.ratelimit`; `undefined` when the limiter keeps its own window. */
+  ratelimit: UpstashRatelimitLike | undefined;
+  /** See `UpstashLimiterOptions.limit`; `undefined` with a `Ratelimit`. */
+  limit: number | undefined;
+  /** See `UpstashLimiterOptions.intervalMs`; `undefined` with a `Ratelimit`. */
+  intervalMs: number | undefined;
+  /** See `UpstashLimiterOptions.marginMs`. */
+  marginMs: number;
   /** See `UpstashLimiterOptions.redis`. */
   redis: UpstashRedisLike;
   /** See `UpstashLimiterOptions.storeFailure`. */
@@ -109,8 +145,9 @@ export interface ResolvedUpstashLimiterOptions {
   clock: Clock;
 }
 
-/** The defaults of the optional fields; `ratelimit`, `redis` and (with `'local'`) `fallback` have none. */
+/** The defaults of the optional fields; the budget, `redis` and (with `'local'`) `fallback` have none. */
 export const DEFAULT_UPSTASH_LIMITER_OPTIONS = Object.freeze({
+  marginMs: 25,
   storeFailure: 'local' as StoreFailurePolicy,
   prefix: 'axios-resilience:ratelimit',
   storeTimeoutMs: 5_000,
@@ -120,6 +157,9 @@ export const DEFAULT_UPSTASH_LIMITER_OPTIONS = Object.freeze({
 
 const KNOWN_KEYS = [
   'ratelimit',
+  'limit',
+  'intervalMs',
+  'marginMs',
   'redis',
   'storeFailure',
   'fallback',
@@ -151,16 +191,46 @@ export function resolveUpstashLimiterOptions(
 ): ResolvedUpstashLimiterOptions {
   assertPlainObject(path, options);
   assertKnownKeys(path, options as unknown as Record<string, unknown>, KNOWN_KEYS);
-  if (typeof options.ratelimit?.limit !== 'function') {
+  const ownWindow = options.limit !== undefined || options.intervalMs !== undefined;
+  if (options.ratelimit !== undefined && ownWindow) {
     throw optionError(
       `${path}.ratelimit`,
-      'a Ratelimit from @upstash/ratelimit (an object with limit())',
+      'either a Ratelimit or limit with intervalMs, not both (the budget would live in two places)',
       options.ratelimit,
     );
+  }
+  let marginMs: number = DEFAULT_UPSTASH_LIMITER_OPTIONS.marginMs;
+  if (ownWindow) {
+    assertPositiveInteger(`${path}.limit`, options.limit);
+    assertPositiveInteger(`${path}.intervalMs`, options.intervalMs);
+    marginMs = options.marginMs ?? marginMs;
+    assertNonNegativeNumber(`${path}.marginMs`, marginMs);
+    if (marginMs >= options.intervalMs) {
+      throw optionError(`${path}.marginMs`, `less than intervalMs (${options.intervalMs})`, marginMs);
+    }
+  } else {
+    if (typeof options.ratelimit?.limit !== 'function') {
+      throw optionError(
+        `${path}.ratelimit`,
+        'a Ratelimit from @upstash/ratelimit (an object with limit()), or limit and intervalMs for the ' +
+          "limiter's own fixed window",
+        options.ratelimit,
+      );
+    }
+    if (options.marginMs !== undefined) {
+      throw optionError(
+        `${path}.marginMs`,
+        'undefined with a Ratelimit (it applies to limit and intervalMs)',
+        options.marginMs,
+      );
+    }
   }
   const redis = options.redis as Partial<UpstashRedisLike> | undefined;
   if (typeof redis?.getex !== 'function' || typeof redis.set !== 'function') {
     throw optionError(`${path}.redis`, 'a Redis client from @upstash/redis (with getex() and set())', options.redis);
+  }
+  if (ownWindow && (typeof redis.eval !== 'function' || typeof redis.evalsha !== 'function')) {
+    throw optionError(`${path}.redis`, 'a Redis client from @upstash/redis (with eval() and evalsha())', options.redis);
   }
   const storeFailure = options.storeFailure ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.storeFailure;
   assertOneOf(`${path}.storeFailure`, storeFailure, STORE_FAILURE_POLICIES);
@@ -182,7 +252,10 @@ export function resolveUpstashLimiterOptions(
   const clock = options.clock ?? DEFAULT_UPSTASH_LIMITER_OPTIONS.clock;
   assertClock(`${path}.clock`, clock);
   return {
-    ratelimit: options.ratelimit,
+    ratelimit: ownWindow ? undefined : options.ratelimit,
+    limit: ownWindow ? options.limit : undefined,
+    intervalMs: ownWindow ? options.intervalMs : undefined,
+    marginMs,
     redis: options.redis,
     storeFailure,
     fallback: options.fallback,
@@ -217,22 +290,67 @@ function parsePauseValue(value: unknown): number | undefined {
   return Number.isFinite(number) ? number : undefined;
 }
 
+/** What the window-booking script answered, read from the array Redis returns. */
+type BookingAnswer =
+  | { kind: 'booked'; granted: number; startsInMs: number; endsInMs: number }
+  | { kind: 'paused'; untilMs: number }
+  | { kind: 'beyond-horizon'; startsInMs: number };
+
+function readBookingAnswer(value: unknown): BookingAnswer {
+  const fields = Array.isArray(value) ? value.map(Number) : [];
+  if (fields.length >= 4 && fields[0] === 1 && fields.every(Number.isFinite) && fields[1] >= 1) {
+    return { kind: 'booked', granted: fields[1], startsInMs: fields[2], endsInMs: fields[3] };
+  }
+  if (fields.length >= 2 && fields[0] === 0 && Number.isFinite(fields[1]))
+    return { kind: 'paused', untilMs: fields[1] };
+  if (fields.length >= 2 && fields[0] === -1 && Number.isFinite(fields[1])) {
+    return { kind: 'beyond-horizon', startsInMs: fields[1] };
+  }
+  throw new Error(`The window-booking script answered something unexpected: ${JSON.stringify(value)}`);
+}
+
+/** Sends booked in one window for this process, handed to its waiters one by one (local clock). */
+interface Booking {
+  startsAt: number;
+  /** Past this (the window's end less the margin) a send would land in the next window: the rest lapses. */
+  lapsesAt: number;
+  left: number;
+}
+
+function isNoScriptError(error: unknown): boolean {
+  return error instanceof Error && /NOSCRIPT/i.test(error.message);
+}
+
 /**
- * A limiter whose budget lives in Redis through the user's `@upstash/ratelimit` `Ratelimit`, so every
- * process shares it. Waiters queue first in, first out within each process; a refused request waits
- * until the `reset` Redis reported, then asks again. Learned pauses are written to Redis and read back
- * in the same request as each limit call, so every worker honours them at the cost of no extra round trip.
+ * A limiter whose budget lives in Redis, so every process shares it: either the user's `@upstash/ratelimit`
+ * `Ratelimit` (a refused request waits until the `reset` Redis reported, then asks again) or, given `limit`
+ * and `intervalMs`, the limiter's own fixed window, where an ask books sends in the earliest window with room
+ * and is never refused. Waiters queue first in, first out within each process. Learned pauses are written to
+ * Redis and read back with each ask, so every worker honours them at the cost of no extra round trip.
  */
 export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
   const resolved = resolveUpstashLimiterOptions(options);
-  const { ratelimit, redis, storeFailure, fallback, onStoreError, prefix, storeTimeoutMs, storeRetryMs, clock } =
-    resolved;
+  const {
+    ratelimit,
+    limit,
+    intervalMs,
+    marginMs,
+    redis,
+    storeFailure,
+    fallback,
+    onStoreError,
+    prefix,
+    storeTimeoutMs,
+    storeRetryMs,
+    clock,
+  } = resolved;
   const pauses = new Map<string, number>();
   let storeDownUntil = -Infinity;
   let lastStoreError: unknown;
   let consecutiveFailures = 0;
 
   const pauseKey = (key: string) => `${prefix}:pause:${key}`;
+  const windowKey = (key: string) => `${prefix}:window:${key}`;
 
   function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -284,14 +402,105 @@ export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
 
   /** Keys whose window Redis said was used up (`remaining: 0`), until its reset. */
   const spent = new Map<string, number>();
+  /** Sends booked by the window-booking script and not yet handed out, per key. */
+  const bookings = new Map<string, Booking>();
+  /** Whether Redis has been sent the script's text yet (after that, `EVALSHA` carries only its SHA-1). */
+  let scriptSent = false;
 
-  async function tryTake(key: string, head: LineHead): Promise<GateAnswer<RateLimitPermit>> {
-    const now = clock.now();
+  /** The time a local pause on `key` holds it until, or `undefined` when it holds nothing. */
+  function localPause(key: string, now: number): number | undefined {
     const pausedUntil = pauses.get(key);
-    if (pausedUntil !== undefined) {
-      if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
-      pauses.delete(key);
+    if (pausedUntil === undefined) return undefined;
+    if (pausedUntil > now) return pausedUntil;
+    pauses.delete(key);
+    return undefined;
+  }
+
+  function tryTake(key: string, head: LineHead): GateAnswer<RateLimitPermit> | Promise<GateAnswer<RateLimitPermit>> {
+    return ratelimit ? tryLimit(ratelimit, key, head) : tryBook(key, head);
+  }
+
+  function runBookingScript(keys: string[], args: number[]): Promise<unknown> {
+    if (!scriptSent) {
+      scriptSent = true;
+      return redis.eval!(WINDOW_BOOKING_SCRIPT, keys, args);
     }
+    return redis.evalsha!(WINDOW_BOOKING_SCRIPT_SHA1, keys, args).catch((error: unknown) => {
+      // Redis forgot the script (a restart, SCRIPT FLUSH): send its text once more.
+      if (isNoScriptError(error)) return redis.eval!(WINDOW_BOOKING_SCRIPT, keys, args);
+      throw error;
+    });
+  }
+
+  function fromBooking(key: string, now: number): GateAnswer<RateLimitPermit> | undefined {
+    const booking = bookings.get(key);
+    if (booking === undefined) return undefined;
+    if (now >= booking.lapsesAt) {
+      bookings.delete(key);
+      return undefined;
+    }
+    if (now < booking.startsAt) return { granted: false, retryAt: booking.startsAt };
+    booking.left -= 1;
+    if (booking.left === 0) bookings.delete(key);
+    return { granted: true, permit: NO_OP_PERMIT };
+  }
+
+  async function tryBook(key: string, head: LineHead): Promise<GateAnswer<RateLimitPermit>> {
+    const now = clock.now();
+    const pausedUntil = localPause(key, now);
+    if (pausedUntil !== undefined) return { granted: false, retryAt: pausedUntil };
+    const booked = fromBooking(key, now);
+    if (booked) return booked;
+    if (now < storeDownUntil) return whileStoreDown(key, head);
+
+    // One ask books a send for everyone waiting here now (the window permitting), not just the head.
+    const wanted = Math.min(limit!, Math.max(1, line.waiting(key)));
+    const horizonMs = Math.max(0, head.deadline - now);
+    let answer: BookingAnswer;
+    try {
+      const reply = runBookingScript(
+        [windowKey(key), pauseKey(key)],
+        [limit!, intervalMs!, marginMs, Math.floor(horizonMs), wanted, Math.floor(now)],
+      );
+      answer = readBookingAnswer(await withTimeout(reply, 'the booking script'));
+    } catch (error) {
+      lastStoreError = error;
+      storeDownUntil = clock.now() + storeRetryMs;
+      reportStoreError(error, key, 'limit');
+      return whileStoreDown(key, head);
+    }
+    storeDownUntil = -Infinity;
+    consecutiveFailures = 0;
+
+    const after = clock.now();
+    if (answer.kind === 'paused') {
+      rememberPause(key, answer.untilMs);
+      return { granted: false, retryAt: Math.max(answer.untilMs, after) };
+    }
+    if (answer.kind === 'beyond-horizon') {
+      // Nothing booked: the first free window starts after the head stops waiting, which its deadline reports.
+      return { granted: false, retryAt: after + answer.startsInMs };
+    }
+    // Redis read its clock between `now` and `after`: starting from `after` and ending from `now` keeps the
+    // booked window inside the real one, whatever the round trip took.
+    const booking: Booking = {
+      startsAt: after + answer.startsInMs,
+      lapsesAt: now + answer.endsInMs - marginMs,
+      left: answer.granted,
+    };
+    if (booking.startsAt >= booking.lapsesAt) return { granted: false, retryAt: after };
+    bookings.set(key, booking);
+    return fromBooking(key, after) ?? { granted: false, retryAt: after };
+  }
+
+  async function tryLimit(
+    ratelimit: UpstashRatelimitLike,
+    key: string,
+    head: LineHead,
+  ): Promise<GateAnswer<RateLimitPermit>> {
+    const now = clock.now();
+    const pausedUntil = localPause(key, now);
+    if (pausedUntil !== undefined) return { granted: false, retryAt: pausedUntil };
     const spentUntil = spent.get(key);
     if (spentUntil !== undefined) {
       if (spentUntil > now) return { granted: false, retryAt: spentUntil };

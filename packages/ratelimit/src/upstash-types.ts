@@ -38,4 +38,8 @@ export interface UpstashRedisLike {
   getex(key: string): Promise<unknown>;
   /** Writes a shared pause that Redis expires `px` ms later, when it has run out anyway. */
   set(key: string, value: string, options: { px: number }): Promise<unknown>;
+  /** Runs a script by its text (the booking limiter's first call, and after Redis forgot the script). */
+  eval?(script: string, keys: string[], args: unknown[]): Promise<unknown>;
+  /** Runs a script Redis already holds, by its SHA-1 (every later call of the booking limiter). */
+  evalsha?(sha1: string, keys: string[], args: unknown[]): Promise<unknown>;
 }

@@ -87,6 +87,17 @@ describe('memoryLimiter options', () => {
 describe('upstashLimiter options', () => {
   const ratelimit = { limit: async () => ({ success: true, limit: 1, remaining: 0, reset: 0 }) };
   const redis = { getex: async () => null, set: async (): Promise<string> => 'OK' };
+  const scripting = { ...redis, eval: async () => null, evalsha: async () => null };
+
+  it('takes limit and intervalMs for its own fixed window, with marginMs defaulting to 25', () => {
+    expect(
+      upstashLimiter({ limit: 50, intervalMs: 1000, redis: scripting, storeFailure: 'open' }).options,
+    ).toMatchObject({ ratelimit: undefined, limit: 50, intervalMs: 1000, marginMs: 25 });
+    expect(upstashLimiter({ ratelimit, redis, storeFailure: 'open' }).options).toMatchObject({
+      limit: undefined,
+      intervalMs: undefined,
+    });
+  });
 
   it('needs a fallback for the default local policy, and nothing more for open or closed', () => {
     expect(() => upstashLimiter({ ratelimit, redis })).toThrow(
@@ -119,6 +130,24 @@ describe('upstashLimiter options', () => {
       { ratelimit, redis, storeFailure: 'open', onStoreError: true },
       /upstashLimiter\.onStoreError: expected a function/,
     ],
+    [{ ratelimit, limit: 10, intervalMs: 1000, redis: scripting, storeFailure: 'open' }, /not both/],
+    [{ limit: 10, redis: scripting, storeFailure: 'open' }, /upstashLimiter\.intervalMs: expected a positive integer/],
+    [
+      { intervalMs: 1000, redis: scripting, storeFailure: 'open' },
+      /upstashLimiter\.limit: expected a positive integer/,
+    ],
+    [{ limit: 1.5, intervalMs: 1000, redis: scripting, storeFailure: 'open' }, /upstashLimiter\.limit/],
+    [{ limit: 10, intervalMs: 0.5, redis: scripting, storeFailure: 'open' }, /upstashLimiter\.intervalMs/],
+    [
+      { limit: 10, intervalMs: 100, marginMs: 100, redis: scripting, storeFailure: 'open' },
+      /upstashLimiter\.marginMs: expected less than intervalMs \(100\)/,
+    ],
+    [{ limit: 10, intervalMs: 100, marginMs: -1, redis: scripting, storeFailure: 'open' }, /upstashLimiter\.marginMs/],
+    [
+      { ratelimit, redis, marginMs: 10, storeFailure: 'open' },
+      /upstashLimiter\.marginMs: expected undefined with a Ratelimit/,
+    ],
+    [{ limit: 10, intervalMs: 1000, redis, storeFailure: 'open' }, /upstashLimiter\.redis: .*eval\(\) and evalsha\(\)/],
   ])('rejects %p', (options, message) => {
     expect(() => upstashLimiter(options as never)).toThrow(message);
   });

@@ -1,3 +1,4 @@
+import axios from 'axios';
 import {
   memoryLimiter,
   upstashLimiter,
@@ -172,5 +173,120 @@ describe('upstashLimiter decisions', () => {
       },
     });
     await expect(limiter.acquire('k', { maxWaitMs: 0 })).resolves.toBeDefined();
+  });
+});
+
+/** A scripted Redis for the window-booking limiter: each script call answers the next scripted reply. */
+function bookingFakes(replies: Array<unknown[] | Error>) {
+  const calls: Array<{ via: 'eval' | 'evalsha'; keys: string[]; args: unknown[] }> = [];
+  const answer = (via: 'eval' | 'evalsha', keys: string[], args: unknown[]) => {
+    const next = replies[Math.min(calls.length, replies.length - 1)];
+    calls.push({ via, keys, args });
+    return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
+  };
+  const redis = {
+    getex: async () => null,
+    set: async () => 'OK',
+    eval: (_script: string, keys: string[], args: unknown[]) => answer('eval', keys, args),
+    evalsha: (_sha: string, keys: string[], args: unknown[]) => answer('evalsha', keys, args),
+  };
+  return { redis, calls };
+}
+
+describe('upstashLimiter with its own fixed window: decisions', () => {
+  it('asks with the window, the margin, the head’s horizon, everyone waiting and its clock; text once, then SHA-1', async () => {
+    const { redis, calls } = bookingFakes([[1, 1, 0, 800]]);
+    const limiter = upstashLimiter({ redis, limit: 3, intervalMs: 1000, storeFailure: 'closed', prefix: 'app' });
+    await limiter.acquire('k', { maxWaitMs: 5000 });
+    // The first of these asks alone; the other five join the line while its ask is out.
+    const waiting = Array.from({ length: 6 }, () => limiter.acquire('k', { maxWaitMs: 2000 }));
+    await jest.advanceTimersByTimeAsync(0);
+    await Promise.all(waiting);
+    expect(calls[0]).toEqual({
+      via: 'eval',
+      keys: ['app:window:k', 'app:pause:k'],
+      args: [3, 1000, 25, 5000, 1, START],
+    });
+    expect(calls[1]).toMatchObject({ via: 'evalsha', args: [3, 1000, 25, 2000, 1, START] });
+    // The third ask came with five waiting: it asks for the limit, 3, not 5 (the fake answers one send each time).
+    expect(calls.slice(2).map((call) => call.args[4])).toEqual([3, 3, 3, 2, 1]);
+  });
+
+  it('a booked window in the future holds its waiters until it starts, then serves them without asking', async () => {
+    const { redis, calls } = bookingFakes([[1, 3, 400, 1400]]);
+    const limiter = upstashLimiter({ redis, limit: 3, intervalMs: 1000, storeFailure: 'closed' });
+    const grantedAt: number[] = [];
+    const requests = Array.from({ length: 3 }, () =>
+      limiter.acquire('k', { maxWaitMs: 5000 }).then(() => void grantedAt.push(Date.now() - START)),
+    );
+    await jest.advanceTimersByTimeAsync(399);
+    expect(grantedAt).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    await Promise.all(requests);
+    expect(grantedAt).toEqual([400, 400, 400]);
+    // The first request asked alone; the other two joined while its ask was out and took the same booking.
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a booked send whose requester aborted goes to the next in line, with no new ask', async () => {
+    const { redis, calls } = bookingFakes([[1, 1, 300, 1300]]);
+    const limiter = upstashLimiter({ redis, limit: 5, intervalMs: 1000, storeFailure: 'closed' });
+    const controller = new AbortController();
+    const first = limiter.acquire('k', { maxWaitMs: 5000, signal: controller.signal }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(0);
+    const second = limiter.acquire('k', { maxWaitMs: 5000 });
+    controller.abort();
+    expect(axios.isCancel(await first)).toBe(true);
+    await jest.advanceTimersByTimeAsync(300);
+    await second;
+    expect(calls).toHaveLength(1);
+  });
+
+  it('sends left over when their window has nearly ended lapse, and the next request asks again', async () => {
+    const { redis, calls } = bookingFakes([
+      [1, 2, 0, 500],
+      [1, 1, 0, 1000],
+    ]);
+    const limiter = upstashLimiter({ redis, limit: 5, intervalMs: 1000, storeFailure: 'closed' });
+    await limiter.acquire('k', { maxWaitMs: 0 });
+    // One booked send is left, but only until 25 ms (the margin) before the window's end, 500 ms from the ask.
+    await jest.advanceTimersByTimeAsync(474);
+    await limiter.acquire('k', { maxWaitMs: 0 });
+    expect(calls).toHaveLength(1);
+    await limiter.acquire('k', { maxWaitMs: 0 });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('a pause in Redis holds the key until it ends; beyond the horizon the request waits out its own deadline', async () => {
+    const { redis, calls } = bookingFakes([
+      [0, START + 700],
+      [1, 1, 0, 1000],
+      [-1, 5000],
+    ]);
+    const limiter = upstashLimiter({ redis, limit: 5, intervalMs: 1000, storeFailure: 'closed' });
+    let grantedAt: number | undefined;
+    void limiter.acquire('k', { maxWaitMs: 5000 }).then(() => (grantedAt = Date.now() - START));
+    await jest.advanceTimersByTimeAsync(699);
+    expect(grantedAt).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(grantedAt).toBe(700);
+    const late = limiter.acquire('k', { maxWaitMs: 1000 }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(await late).toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    expect(calls).toHaveLength(3);
+  });
+
+  it('an answer it cannot read is a store failure: the policy applies and onStoreError hears of it', async () => {
+    const { redis } = bookingFakes([['OK']]);
+    const errors: StoreErrorState[] = [];
+    const limiter = upstashLimiter({
+      redis,
+      limit: 5,
+      intervalMs: 1000,
+      storeFailure: 'closed',
+      onStoreError: (state) => void errors.push(state),
+    });
+    await expect(limiter.acquire('k', { maxWaitMs: 0 })).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    expect(String(errors[0].error)).toMatch(/answered something unexpected/);
   });
 });
