@@ -103,13 +103,24 @@ export function attachResilience(instance: AxiosInstance, options: ResilienceOpt
     steps.push(['chaos', () => attachChaos(instance, chaos)]);
   }
   if (options.retry !== false) steps.push(['retry', () => attachRetry(instance, options.retry || {})]);
+  /** The default file sink, when this call made it: nobody else holds it, so eject() closes it. */
+  let ownedSink: ReturnType<typeof fileSink> | undefined;
   if (options.deadLetter) {
     const given: DeadLetterOptions = options.deadLetter === true ? {} : options.deadLetter;
-    const deadLetter: DeadLetterOptions = given.sink
-      ? given
-      : { ...given, sink: fileSink({ path: DEFAULT_DEAD_LETTER_PATH }) };
-    steps.push(['dead-letter', () => attachDeadLetter(instance, deadLetter)]);
+    steps.push([
+      'dead-letter',
+      () => {
+        const sink = given.sink ?? (ownedSink = fileSink({ path: DEFAULT_DEAD_LETTER_PATH }));
+        return attachDeadLetter(instance, { ...given, sink });
+      },
+    ]);
   }
+  const closeOwnedSink = () => {
+    // Its append handle would otherwise stay open until the sink is garbage collected. A write still in
+    // flight finishes first (the sink queues close behind it); a failure to close has nobody to report to.
+    ownedSink?.close().catch(() => undefined);
+    ownedSink = undefined;
+  };
 
   const attached: Attachment[] = [];
   try {
@@ -117,12 +128,14 @@ export function attachResilience(instance: AxiosInstance, options: ResilienceOpt
   } catch (error) {
     // One layer's bad option must not leave the others half-installed.
     for (const attachment of attached) attachment.eject();
+    closeOwnedSink();
     throw error;
   }
   return {
     layers: steps.map(([name]) => name),
     eject() {
       for (const attachment of attached) attachment.eject();
+      closeOwnedSink();
     },
   };
 }

@@ -20,6 +20,17 @@ function interceptorCount(instance: AxiosInstance): number {
 
 const fast = { baseDelayMs: 5, jitterMs: 5 };
 
+/** How many of this process's file descriptors point at `file` (Linux: /proc/self/fd). */
+function openDescriptorsOf(file: string): number {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
 describe('attachResilience', () => {
   let api: FlakyApi;
   afterEach(async () => {
@@ -59,13 +70,21 @@ describe('attachResilience', () => {
     try {
       api = await startFlakyApi({ script: [422] });
       const instance = axios.create({ baseURL: api.url });
-      attachResilience(instance, { deadLetter: true, retry: fast });
+      const resilience = attachResilience(instance, { deadLetter: true, retry: fast });
       const error = await instance.post('/charges', { orderId: 'o-2' }).catch((caught: unknown) => caught);
       expect(getFailureSummary(error)?.deadLetterId).toEqual(expect.any(String));
-      const sink = fileSink({ path: path.join(workdir, 'dead-letters.jsonl') });
+      const file = path.join(fs.realpathSync(workdir), 'dead-letters.jsonl');
+      const sink = fileSink({ path: file });
       const records = await sink.list();
       expect(records.map((record) => [record.url, record.reason])).toEqual([[`${api.url}/charges`, 'not-retryable']]);
       await sink.close?.();
+      // The sink attachResilience made keeps its append handle open; eject() closes it (nobody else can).
+      expect(openDescriptorsOf(file)).toBe(1);
+      resilience.eject();
+      for (let tries = 0; openDescriptorsOf(file) > 0 && tries < 100; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(openDescriptorsOf(file)).toBe(0);
     } finally {
       process.chdir(previous);
       fs.rmSync(workdir, { recursive: true, force: true });
