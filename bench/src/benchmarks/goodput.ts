@@ -200,7 +200,7 @@ export const goodputBenchmark: Benchmark = {
     const rounds = context.quick ? 1 : 3;
     const operations = context.quick ? 150 : 10_000;
     const concurrency = context.quick ? 50 : 400;
-    const throttledOperations = context.quick ? 40 : 200;
+    const throttledOperations = context.quick ? 40 : 120;
     const throttledConcurrency = 50;
     const mainClients = [OURS, AXIOS_RETRY];
     // A quick run only keeps the harness working: one client is enough there.

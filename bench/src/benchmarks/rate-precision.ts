@@ -250,7 +250,7 @@ export const rateBenchmark: Benchmark = {
   async run(context: BenchContext): Promise<BenchmarkResult> {
     const rounds = context.quick ? 1 : 3;
     const requests = context.quick ? 100 : 500;
-    const sharedRequests = context.quick ? 75 : 500;
+    const sharedRequests = context.quick ? 75 : 300;
     const runs = new Map<string, RunMeasure[]>(RATE_CLIENTS.map((client) => [client.name, []]));
     const sharedRuns = new Map<SharedBudget, RunMeasure[]>(SHARED_BUDGETS.map(({ budget }) => [budget, []]));
     const workers = Array.from({ length: WORKERS }, (_, index) =>
