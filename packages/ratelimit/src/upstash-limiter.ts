@@ -400,6 +400,19 @@ export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
     return { granted: true, permit: permit ?? NO_OP_PERMIT };
   }
 
+  /** A limit call failed: the store-failure policy applies for `storeRetryMs`, starting with this request. */
+  function storeFailed(error: unknown, key: string, head: LineHead): Promise<GateAnswer<RateLimitPermit>> {
+    lastStoreError = error;
+    storeDownUntil = clock.now() + storeRetryMs;
+    reportStoreError(error, key, 'limit');
+    return whileStoreDown(key, head);
+  }
+
+  function storeAnswered(): void {
+    storeDownUntil = -Infinity;
+    consecutiveFailures = 0;
+  }
+
   /** Keys whose window Redis said was used up (`remaining: 0`), until its reset. */
   const spent = new Map<string, number>();
   /** Sends booked by the window-booking script and not yet handed out, per key. */
@@ -464,13 +477,9 @@ export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
       );
       answer = readBookingAnswer(await withTimeout(reply, 'the booking script'));
     } catch (error) {
-      lastStoreError = error;
-      storeDownUntil = clock.now() + storeRetryMs;
-      reportStoreError(error, key, 'limit');
-      return whileStoreDown(key, head);
+      return storeFailed(error, key, head);
     }
-    storeDownUntil = -Infinity;
-    consecutiveFailures = 0;
+    storeAnswered();
 
     const after = clock.now();
     if (answer.kind === 'paused') {
@@ -522,13 +531,9 @@ export function upstashLimiter(options: UpstashLimiterOptions): UpstashLimiter {
       }
       pauseValue = await withTimeout(pauseRead, 'the pause read');
     } catch (error) {
-      lastStoreError = error;
-      storeDownUntil = clock.now() + storeRetryMs;
-      reportStoreError(error, key, 'limit');
-      return whileStoreDown(key, head);
+      return storeFailed(error, key, head);
     }
-    storeDownUntil = -Infinity;
-    consecutiveFailures = 0;
+    storeAnswered();
     response.pending?.catch(() => {});
 
     const after = clock.now();
