@@ -3,15 +3,13 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import {
   sendJson,
-  startRedisServer,
   startTestServer,
-  startUpstashBridge,
   type RecordedRequest,
-  type RedisServer,
   type TestServer,
   type UpstashBridge,
 } from '@axios-resilience/testkit';
 import type { WorkerConfig, WorkerResult } from './fixtures/rate-limit-worker';
+import { countPerWindow, startUpstashStore, type UpstashStore } from './upstash-store';
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 const WORKER_SCRIPT = path.join(__dirname, 'fixtures', 'rate-limit-worker.ts');
@@ -92,12 +90,7 @@ function sentAt(request: RecordedRequest): number {
 
 /** Requests per epoch-aligned second, by the given time of each. */
 function perSecond(requests: RecordedRequest[], timeOf: (request: RecordedRequest) => number): number[] {
-  const counts = new Map<number, number>();
-  for (const request of requests) {
-    const second = Math.floor(timeOf(request) / 1000);
-    counts.set(second, (counts.get(second) ?? 0) + 1);
-  }
-  return [...counts.entries()].sort(([a], [b]) => a - b).map(([, count]) => count);
+  return countPerWindow(requests.map(timeOf), 1000);
 }
 
 const arrival = (request: RecordedRequest) => request.receivedAt;
@@ -109,17 +102,16 @@ function crossedInFlight(requests: RecordedRequest[]): number {
 }
 
 describe('several processes share one budget through Redis', () => {
-  let redisServer: RedisServer;
+  let store: UpstashStore;
   let bridge: UpstashBridge;
   let target: TestServer;
 
   beforeAll(async () => {
-    redisServer = await startRedisServer();
-    bridge = await startUpstashBridge({ redisUrl: redisServer.url });
+    store = await startUpstashStore();
+    bridge = store.bridge;
   });
   afterAll(async () => {
-    await bridge.close();
-    await redisServer.stop();
+    await store.stop();
   });
   beforeEach(async () => {
     target = await startTestServer();

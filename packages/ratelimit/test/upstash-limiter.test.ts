@@ -4,26 +4,15 @@ import { Redis } from '@upstash/redis';
 import { isRateLimitedError } from '@axios-resilience/core';
 import { attachRateLimit, memoryLimiter, upstashLimiter, type StoreErrorState } from '@axios-resilience/ratelimit';
 import {
-  startRedisServer,
   startTestServer,
-  startUpstashBridge,
   sendJson,
   type RedisServer,
   type TestServer,
   type UpstashBridge,
 } from '@axios-resilience/testkit';
+import { startUpstashStore, upstashClient, type UpstashStore } from './upstash-store';
 
 let prefixCounter = 0;
-
-async function startStore() {
-  const redisServer = await startRedisServer();
-  const bridge = await startUpstashBridge({ redisUrl: redisServer.url });
-  return { redisServer, bridge };
-}
-
-function upstashClient(bridge: UpstashBridge) {
-  return new Redis({ url: bridge.url, token: bridge.token, retry: { retries: 0 }, enableTelemetry: false });
-}
 
 function ratelimitFor(redis: Redis, limiter: ReturnType<typeof Ratelimit.fixedWindow>) {
   prefixCounter += 1;
@@ -31,18 +20,18 @@ function ratelimitFor(redis: Redis, limiter: ReturnType<typeof Ratelimit.fixedWi
 }
 
 describe('upstashLimiter against real Redis through the bridge', () => {
-  let redisServer: RedisServer;
+  let store: UpstashStore;
   let bridge: UpstashBridge;
   let target: TestServer;
 
   beforeAll(async () => {
-    ({ redisServer, bridge } = await startStore());
+    store = await startUpstashStore();
+    bridge = store.bridge;
     target = await startTestServer();
   });
   afterAll(async () => {
     await target.close();
-    await bridge.close();
-    await redisServer.stop();
+    await store.stop();
   });
 
   it('costs one bridge round trip per request in steady state: the pause read rides with the limit call', async () => {
@@ -147,18 +136,19 @@ describe('upstashLimiter against real Redis through the bridge', () => {
 });
 
 describe('upstashLimiter when Redis stops mid-run', () => {
+  let store: UpstashStore;
   let redisServer: RedisServer;
   let bridge: UpstashBridge;
   let target: TestServer;
 
   beforeEach(async () => {
-    ({ redisServer, bridge } = await startStore());
+    store = await startUpstashStore();
+    ({ redisServer, bridge } = store);
     target = await startTestServer();
   });
   afterEach(async () => {
     await target.close();
-    await bridge.close();
-    await redisServer.stop();
+    await store.stop();
   });
 
   function setup(storeFailure: 'local' | 'open' | 'closed') {

@@ -1,35 +1,14 @@
 import { createHash } from 'node:crypto';
 import axios from 'axios';
-import { Redis } from '@upstash/redis';
 import { attachRateLimit, upstashLimiter } from '@axios-resilience/ratelimit';
-import {
-  startRedisServer,
-  startTestServer,
-  startUpstashBridge,
-  type RedisServer,
-  type TestServer,
-  type UpstashBridge,
-} from '@axios-resilience/testkit';
+import { startTestServer, type TestServer, type UpstashBridge } from '@axios-resilience/testkit';
 import { WINDOW_BOOKING_SCRIPT, WINDOW_BOOKING_SCRIPT_SHA1 } from '../src/window-booking-script';
-
-function upstashClient(bridge: UpstashBridge) {
-  return new Redis({ url: bridge.url, token: bridge.token, retry: { retries: 0 }, enableTelemetry: false });
-}
+import { countPerWindow, startUpstashStore, upstashClient, type UpstashStore } from './upstash-store';
 
 let prefixCounter = 0;
 function freshPrefix(): string {
   prefixCounter += 1;
   return `booking-${prefixCounter}`;
-}
-
-/** How many of `times` (epoch ms) fall in each epoch-aligned window of `intervalMs`. */
-function perWindow(times: number[], intervalMs: number): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (const time of times) {
-    const window = Math.floor(time / intervalMs);
-    counts.set(window, (counts.get(window) ?? 0) + 1);
-  }
-  return counts;
 }
 
 /** Waits until just after a window of `intervalMs` starts, so a test's burst does not straddle an edge by chance. */
@@ -43,19 +22,18 @@ it('the SHA-1 written next to the booking script is the SHA-1 of the script', ()
 });
 
 describe("upstashLimiter's own fixed window, against real Redis through the bridge", () => {
-  let redisServer: RedisServer;
+  let store: UpstashStore;
   let bridge: UpstashBridge;
   let target: TestServer;
 
   beforeAll(async () => {
-    redisServer = await startRedisServer();
-    bridge = await startUpstashBridge({ redisUrl: redisServer.url });
+    store = await startUpstashStore();
+    bridge = store.bridge;
     target = await startTestServer();
   });
   afterAll(async () => {
     await target.close();
-    await bridge.close();
-    await redisServer.stop();
+    await store.stop();
   });
   beforeEach(() => target.requests.splice(0));
 
@@ -71,11 +49,12 @@ describe("upstashLimiter's own fixed window, against real Redis through the brid
     // the 4 left in this window for the 11 waiting, then 5 in the next window and 2 in the one after. Nothing
     // refused, nothing asked twice.
     expect(bridge.stats.requests).toBe(4);
-    const counts = perWindow(
-      target.requests.map((request) => request.receivedAt),
-      500,
-    );
-    expect([...counts.values()]).toEqual([5, 5, 2]);
+    expect(
+      countPerWindow(
+        target.requests.map((request) => request.receivedAt),
+        500,
+      ),
+    ).toEqual([5, 5, 2]);
   });
 
   it('three workers sharing one budget: at most the limit per window, every round trip a grant', async () => {
@@ -100,12 +79,10 @@ describe("upstashLimiter's own fixed window, against real Redis through the brid
         Array.from({ length: 15 }, (_, index) => client.post(`/shared/${worker}/${index}`, { index })),
       ),
     );
-    const counts = [
-      ...perWindow(
-        target.requests.map((request) => request.receivedAt),
-        500,
-      ).values(),
-    ];
+    const counts = countPerWindow(
+      target.requests.map((request) => request.receivedAt),
+      500,
+    );
     expect(counts.reduce((sum, count) => sum + count, 0)).toBe(45);
     for (const count of counts) expect(count).toBeLessThanOrEqual(10);
     // Every window but the last is full: booking ahead wastes none of the budget.
@@ -143,6 +120,11 @@ describe("upstashLimiter's own fixed window, against real Redis through the brid
     await expect(limiter.acquire('short', { maxWaitMs: 300 })).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
     const state = await redis.hmget<{ window: number; used: number }>(`${prefix}:window:short`, 'window', 'used');
     expect(state).toEqual({ window: Math.floor(Date.now() / 2_000), used: 1 });
+    // The state outlives its last booked window by one window, then Redis drops it.
+    const windowEnd = (Math.floor(Date.now() / 2_000) + 1) * 2_000;
+    const ttl = await redis.pttl(`${prefix}:window:short`);
+    expect(ttl).toBeGreaterThan(windowEnd - Date.now() + 2_000 - 100);
+    expect(ttl).toBeLessThanOrEqual(windowEnd - Date.now() + 2_000 + 100);
   });
 
   it('after Redis forgets the script (SCRIPT FLUSH), the next ask sends its text again and is granted', async () => {
@@ -165,25 +147,23 @@ describe("upstashLimiter's own fixed window, against real Redis through the brid
   });
 
   it("Redis gone: 'closed' rejects with the store error as cause", async () => {
-    const ownRedis = await startRedisServer();
-    const ownBridge = await startUpstashBridge({ redisUrl: ownRedis.url });
+    const own = await startUpstashStore();
     try {
       const limiter = upstashLimiter({
-        redis: upstashClient(ownBridge),
+        redis: upstashClient(own.bridge),
         limit: 10,
         intervalMs: 1_000,
         storeFailure: 'closed',
         storeTimeoutMs: 1_000,
       });
       await limiter.acquire('gone', { maxWaitMs: 1_000 });
-      await ownRedis.stop();
+      await own.redisServer.stop();
       const error = await limiter.acquire('gone', { maxWaitMs: 1_000 }).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ code: 'ERR_RATE_LIMITED' });
       expect((error as Error).cause).toBeDefined();
       expect(limiter.storeDown).toBe(true);
     } finally {
-      await ownBridge.close();
-      await ownRedis.stop();
+      await own.stop();
     }
   });
 });
