@@ -7,8 +7,7 @@ import { Axios, type AxiosRequestConfig } from 'axios';
  */
 const bareAxios = new Axios({});
 
-/** The absolute URL a config will hit: baseURL joined, params serialised, exactly as axios builds it. */
-export function requestUrl(config: AxiosRequestConfig): string {
+function buildUrl(config: AxiosRequestConfig): string {
   return bareAxios.getUri({
     baseURL: config.baseURL,
     url: config.url,
@@ -16,6 +15,38 @@ export function requestUrl(config: AxiosRequestConfig): string {
     paramsSerializer: config.paramsSerializer,
     allowAbsoluteUrls: config.allowAbsoluteUrls,
   });
+}
+
+/**
+ * URLs already built for requests without params, where the URL follows from baseURL, url and
+ * allowAbsoluteUrls alone. Bounded: cleared when full, as most services send to a few fixed paths. The
+ * idempotency reuse guard builds a URL for every write with a caller's key, and `getUri` costs several µs.
+ */
+const joinedUrls = new Map<string, string>();
+const MAX_CACHED_URLS = 256;
+
+/** The cache key of a config whose URL needs no params, or undefined when the config has another shape. */
+function joinKey(config: AxiosRequestConfig): string | undefined {
+  const { baseURL, url, params, allowAbsoluteUrls } = config;
+  if (params !== undefined && params !== null) return undefined;
+  if (baseURL !== undefined && typeof baseURL !== 'string') return undefined;
+  if (url !== undefined && typeof url !== 'string') return undefined;
+  if (allowAbsoluteUrls !== undefined && typeof allowAbsoluteUrls !== 'boolean') return undefined;
+  // The lengths keep the key unambiguous whatever characters the two strings hold; -1 marks "not given".
+  return `${allowAbsoluteUrls}|${baseURL?.length ?? -1}|${url?.length ?? -1}|${baseURL ?? ''}${url ?? ''}`;
+}
+
+/** The absolute URL a config will hit: baseURL joined, params serialised, exactly as axios builds it. */
+export function requestUrl(config: AxiosRequestConfig): string {
+  const key = joinKey(config);
+  if (key === undefined) return buildUrl(config);
+  let url = joinedUrls.get(key);
+  if (url !== undefined) return url;
+  // A URL axios refuses throws here, every time: only built URLs are kept.
+  url = buildUrl(config);
+  if (joinedUrls.size >= MAX_CACHED_URLS) joinedUrls.clear();
+  joinedUrls.set(key, url);
+  return url;
 }
 
 /**

@@ -1,11 +1,16 @@
 import fc from 'fast-check';
-import type { AxiosRequestConfig } from 'axios';
+import { Axios, type AxiosRequestConfig } from 'axios';
 import { requestOrigin, requestUrl } from '@axios-resilience/core';
+
+/** The URL the long way, with nothing cached: axios's own `getUri` on an instance with no defaults. */
+function uncachedUrl(config: AxiosRequestConfig): string {
+  return new Axios({}).getUri(config);
+}
 
 /** The origin the long way: the full URL exactly as axios builds it, then parsed. */
 function fullOrigin(config: AxiosRequestConfig): string {
   try {
-    return new URL(requestUrl(config)).origin;
+    return new URL(uncachedUrl(config)).origin;
   } catch {
     return 'unknown';
   }
@@ -41,6 +46,55 @@ const relative = fc.constantFrom(
   'a\tb:c/d',
   'v1/charges:search',
 );
+
+/** What a call returned or threw, so a throw can be compared too. */
+function outcome(build: () => string): string {
+  try {
+    return `url ${build()}`;
+  } catch (error) {
+    return `threw ${(error as Error).message}`;
+  }
+}
+
+describe('requestUrl', () => {
+  it('builds the URL axios builds, the first time and from its cache (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.oneof(absolute, relative), { nil: undefined }),
+        fc.oneof(absolute, relative, fc.constant(undefined)),
+        fc.constantFrom(undefined, true, false),
+        fc.option(fc.dictionary(fc.constantFrom('a', 'b'), fc.string()), { nil: undefined }),
+        (baseURL, url, allowAbsoluteUrls, params) => {
+          const config: AxiosRequestConfig = { baseURL, url, allowAbsoluteUrls, params };
+          const expected = outcome(() => uncachedUrl(config));
+          expect(outcome(() => requestUrl(config))).toBe(expected);
+          expect(outcome(() => requestUrl({ ...config }))).toBe(expected);
+        },
+      ),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('tells apart a base and path that would run together the same way', () => {
+    expect(requestUrl({ baseURL: 'https://a.example/x', url: 'y' })).toBe('https://a.example/x/y');
+    expect(requestUrl({ baseURL: 'https://a.example/', url: 'xy' })).toBe('https://a.example/xy');
+    expect(requestUrl({ baseURL: 'https://a.example', url: '/p', allowAbsoluteUrls: false })).toBe(
+      'https://a.example/p',
+    );
+    expect(requestUrl({ url: 'https://a.example/p' })).toBe('https://a.example/p');
+    expect(requestUrl({ baseURL: 'https://a.example', url: '/p', params: { q: 1 } })).toBe('https://a.example/p?q=1');
+    expect(requestUrl({ baseURL: 'https://a.example', url: '/p' })).toBe('https://a.example/p');
+  });
+
+  it('answers right for more paths than it keeps (600 against a bound of 256)', () => {
+    for (let index = 0; index < 600; index++) {
+      expect(requestUrl({ baseURL: 'https://a.example', url: `/orders/${index}` })).toBe(
+        `https://a.example/orders/${index}`,
+      );
+    }
+    expect(requestUrl({ baseURL: 'https://a.example', url: '/orders/3' })).toBe('https://a.example/orders/3');
+  });
+});
 
 describe('requestOrigin', () => {
   it('gives the origin axios will connect to: the usual shapes and the edge cases', () => {

@@ -1,38 +1,45 @@
 /**
  * A small, fast, non-cryptographic digest of a request body, so the reuse guard can tell "the same request
  * again" from "a different request under the same key" without keeping bodies in memory. FNV-1a 64 is
- * written out over four 16-bit lanes because the package must run in browsers (no `node:crypto`) and BigInt
+ * written out over two 32-bit halves because the package must run in browsers (no `node:crypto`) and BigInt
  * arithmetic per byte would be needlessly slow.
  */
 
 const encoder = new TextEncoder();
 
+/** Bodies up to this many UTF-16 units are encoded into one reused buffer instead of a fresh array each. */
+const SCRATCH_UNITS = 4096;
+// UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+const scratch = new Uint8Array(SCRATCH_UNITS * 3);
+
+/** FNV-1a 64 of the first `length` bytes, as 16 lowercase hex digits. */
+function fnv1a64Prefix(bytes: Uint8Array, length: number): string {
+  // Offset basis 0xcbf29ce484222325 as two 32-bit halves.
+  let high = 0xcbf29ce4;
+  let low = 0x84222325;
+  for (let index = 0; index < length; index += 1) {
+    low = (low ^ bytes[index]) >>> 0;
+    // Multiply by the prime 0x100000001b3 = 2^40 + 0x1b3, modulo 2^64. low * 0x1b3 stays below 2^41, exact
+    // in a double; its part above 32 bits carries into the high half, which also gains low << 8 (the 2^40
+    // term). Math.imul keeps high * 0x1b3 to its low 32 bits, all the high half can hold.
+    const lowProduct = low * 0x1b3;
+    high = (Math.imul(high, 0x1b3) + Math.floor(lowProduct / 0x100000000) + (low << 8)) >>> 0;
+    low = lowProduct >>> 0;
+  }
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0');
+}
+
 /** FNV-1a 64 of some bytes, as 16 lowercase hex digits. */
 export function fnv1a64(bytes: Uint8Array): string {
-  // Offset basis 0xcbf29ce484222325, lowest lane first.
-  let lane0 = 0x2325;
-  let lane1 = 0x8422;
-  let lane2 = 0x9ce4;
-  let lane3 = 0xcbf2;
-  for (let index = 0; index < bytes.length; index += 1) {
-    lane0 ^= bytes[index];
-    // Multiply by the prime 0x100000001b3 = 2^40 + 0x1b3: the 2^40 part is a shift of lanes 0 and 1 by 8
-    // bits into lanes 2 and 3. Every partial product stays below 2^31, so plain numbers are exact.
-    const product0 = lane0 * 0x1b3;
-    const product1 = lane1 * 0x1b3 + (product0 >>> 16);
-    const product2 = lane2 * 0x1b3 + (lane0 << 8) + (product1 >>> 16);
-    const product3 = lane3 * 0x1b3 + (lane1 << 8) + (product2 >>> 16);
-    lane0 = product0 & 0xffff;
-    lane1 = product1 & 0xffff;
-    lane2 = product2 & 0xffff;
-    lane3 = product3 & 0xffff;
-  }
-  return [lane3, lane2, lane1, lane0].map((lane) => lane.toString(16).padStart(4, '0')).join('');
+  return fnv1a64Prefix(bytes, bytes.length);
 }
 
 /** FNV-1a 64 of a string's UTF-8 bytes. */
 export function hashString(text: string): string {
-  return fnv1a64(encoder.encode(text));
+  if (text.length > SCRATCH_UNITS) return fnv1a64(encoder.encode(text));
+  // Synchronous from encoding to hashing, so no other caller can write to the buffer in between.
+  const { written } = encoder.encodeInto(text, scratch);
+  return fnv1a64Prefix(scratch, written);
 }
 
 /** Bodies that can only be read by consuming them (streams) or whose content JSON cannot show (forms, blobs). */

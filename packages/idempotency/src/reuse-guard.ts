@@ -84,7 +84,6 @@ interface Entry {
   firstUsedAt: number;
 }
 
-/** Origin and path only: a query string may carry credentials and never belongs in an error message. */
 /**
  * The method and URL for an error message, without what may carry a credential: the query (`?api_key=`) and
  * the URL's user information (`https://user:pass@host`).

@@ -1,4 +1,12 @@
+import fc from 'fast-check';
 import { bodyDigest, fnv1a64, hashString } from '../src/body-digest';
+
+/** FNV-1a 64 done the obvious way, with BigInt: the reference the fast version must equal. */
+function referenceFnv1a64(bytes: Uint8Array): string {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of bytes) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return hash.toString(16).padStart(16, '0');
+}
 
 describe('fnv1a64', () => {
   it('matches the published FNV-1a 64 test vectors', () => {
@@ -9,6 +17,28 @@ describe('fnv1a64', () => {
 
   it('hashes bytes and their UTF-8 string alike', () => {
     expect(fnv1a64(new TextEncoder().encode('héllo'))).toBe(hashString('héllo'));
+  });
+
+  it('equals FNV-1a 64 computed with BigInt, for any text, short or past the reused buffer', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 64 }),
+      // Around the 4,096 units that fit the reused buffer, with characters of 1 to 4 UTF-8 bytes.
+      fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀'), minLength: 1360, maxLength: 4200 }),
+    );
+    fc.assert(
+      fc.property(text, (value) => {
+        const bytes = new TextEncoder().encode(value);
+        expect(hashString(value)).toBe(referenceFnv1a64(bytes));
+        expect(fnv1a64(bytes)).toBe(referenceFnv1a64(bytes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hashes a string longer than the reused buffer, and the next short one, correctly', () => {
+    const long = '€'.repeat(5000);
+    expect(hashString(long)).toBe(referenceFnv1a64(new TextEncoder().encode(long)));
+    expect(hashString('foobar')).toBe('85944171f73967e8');
   });
 });
 
