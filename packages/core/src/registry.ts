@@ -134,10 +134,15 @@ function runRequest(
   registry: Registry,
   config: InternalAxiosRequestConfig,
 ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
-  const state = (config.resilience ??= {});
   const now = registry.clock.now();
-  state.attempt = (state.attempt ?? 0) + 1;
-  state.firstAttemptAt ??= now;
+  const state = config.resilience;
+  if (state === undefined) {
+    // A first attempt with no per-request options: the state is made in one piece, not field by field.
+    config.resilience = { attempt: 1, firstAttemptAt: now, lastAttemptAt: now };
+  } else {
+    state.attempt = (state.attempt ?? 0) + 1;
+    state.firstAttemptAt ??= now;
+  }
   const layers = registry.requestLayers;
   let current = config;
   for (let index = 0; index < layers.length; index++) {
