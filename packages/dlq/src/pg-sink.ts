@@ -322,8 +322,17 @@ function resolvePgSinkOptions(input: PgSinkOptions): ResolvedPgSinkOptions {
   return { pool, connectionString, poolSettings, table, names, createTable };
 }
 
-/** SQLSTATEs of two sessions creating the same table at once: whoever lost finds it there on a retry. */
-const CREATE_RACE = new Set(['23505', '42P07']);
+/**
+ * SQLSTATEs of sessions creating the same table at once, `IF NOT EXISTS` notwithstanding: a unique violation
+ * in the catalog (23505), the table (42P07) or its row type (42710, duplicate_object) already there. Whoever
+ * lost finds the table made on a retry.
+ */
+const CREATE_RACE = new Set(['23505', '42P07', '42710']);
+/**
+ * Tries at making the table: the loser of a race retries once and finds the winner's table and index, which
+ * commit together (one simple query, one implicit transaction).
+ */
+const CREATE_ATTEMPTS = 2;
 
 /**
  * A sink in a PostgreSQL table through `pg` (an optional peer dependency): the article's choice for
@@ -355,11 +364,13 @@ export function pgSink(options: PgSinkOptions): PgSink {
 
   async function createTable(client: PgQueryable): Promise<void> {
     const schema = schemaSql(settings.names);
-    try {
-      await client.query(schema);
-    } catch (error) {
-      if (!CREATE_RACE.has((error as { code?: string }).code ?? '')) throw error;
-      await client.query(schema);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(schema);
+        return;
+      } catch (error) {
+        if (attempt >= CREATE_ATTEMPTS || !CREATE_RACE.has((error as { code?: string }).code ?? '')) throw error;
+      }
     }
   }
 
