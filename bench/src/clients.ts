@@ -38,6 +38,11 @@ export interface ClientConfig {
   name: string;
   group: ClientGroup;
   create(setup: ClientSetup): AxiosInstance;
+  /**
+   * True when the configuration's state grows with the writes it sends (the idempotency reuse guard records
+   * the caller's keys): the CPU benchmark then warms it up past the guard's bound.
+   */
+  recordsKeys?: boolean;
 }
 
 let sinkFiles = 0;
@@ -181,6 +186,7 @@ export const COST_CONFIGS: ClientConfig[] = [
   {
     name: "idempotency alone, the caller's own keys",
     group: 'layer',
+    recordsKeys: true,
     create(setup) {
       const instance = base(setup);
       attachIdempotency(instance);

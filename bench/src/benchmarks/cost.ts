@@ -66,8 +66,13 @@ function probeProcesses(script: string, quick: boolean) {
   };
 }
 
-/** POSTs each instance sends before it is measured: past the idempotency reuse guard's bound, its steady state. */
-const WARM_UP_POSTS = DEFAULT_REUSE_GUARD_OPTIONS.maxEntries + 500;
+/**
+ * POSTs an instance whose reuse guard records keys sends before it is measured: past the guard's bound, its
+ * steady state.
+ */
+const GUARD_WARM_UP_POSTS = DEFAULT_REUSE_GUARD_OPTIONS.maxEntries + 500;
+/** POSTs any other instance sends first: enough for the compiler to have optimised the request path. */
+const WARM_UP_POSTS = 3_000;
 
 /**
  * The limiter under sustained traffic from one instance: its sliding log then holds a whole second of sends,
@@ -129,9 +134,10 @@ export const cpuBenchmark: Benchmark = {
   title: '1a. Cost per request: CPU on a stub adapter',
   async run(context: BenchContext): Promise<BenchmarkResult> {
     const rounds = context.quick ? 1 : 3;
-    const count = context.quick ? 200 : 3_200;
+    const count = context.quick ? 200 : 2_500;
     const batch = context.quick ? 100 : 500;
     const warmUp = context.quick ? 300 : WARM_UP_POSTS;
+    const guardWarmUp = context.quick ? 300 : GUARD_WARM_UP_POSTS;
     const methods: Method[] = ['POST', 'GET'];
     const measured = COST_CONFIGS.filter((config) => config.name !== 'bare axios');
     /** Per configuration and method, one value per round: its µs per request, and bare's in the same process. */
@@ -146,14 +152,16 @@ export const cpuBenchmark: Benchmark = {
     try {
       for (let round = 0; round < rounds; round++) {
         context.progress(
-          `round ${round + 1}/${rounds}: a process per configuration, each warmed with ${integer(warmUp)} POSTs, ` +
+          `round ${round + 1}/${rounds}: a process per configuration, each warmed with ${integer(warmUp)} POSTs ` +
+            `(${integer(guardWarmUp)} where the reuse guard records keys), ` +
             `then ${integer(count)} requests per method beside bare axios`,
         );
         const bareThisRound: Record<Method, number[]> = { POST: [], GET: [] };
         for (const config of rotated(measured, round)) {
           const result = await probes.measure<CostProbeResult>(`cost probe (${config.name})`, {
             configuration: config.name,
-            warmUp,
+            warmUp: config.recordsKeys ? guardWarmUp : warmUp,
+            bareWarmUp: warmUp,
             count,
             batch,
             directory: context.tempDir,
@@ -285,8 +293,9 @@ export const cpuBenchmark: Benchmark = {
         `instances with an adapter that answers at once (the same JSON for both), so only the plugins' own work is ` +
         `counted. (One process running every configuration at once would make axios's own call sites see a dozen ` +
         `interceptor setups, which no service does, and measure that instead.) Each instance first sends ` +
-        `${integer(warmUp)} POSTs and half as many GETs (unmeasured): more than the idempotency reuse guard holds, so ` +
-        `every layer is measured in the state a long-running service keeps it in. Then each sends ${integer(count)} ` +
+        `${integer(warmUp)} POSTs and half as many GETs (unmeasured), and the one whose idempotency reuse guard ` +
+        `records the caller's keys ${integer(guardWarmUp)}: more than the guard holds, so every layer is measured in ` +
+        `the state a long-running service keeps it in. Then each sends ${integer(count)} ` +
         `sequential requests per method (a POST with a JSON body, which the idempotency and dead-letter layers act on, ` +
         `and a GET) in batches of ${batch}, the two taking turns batch by batch (who goes first alternating); each batch ` +
         `is timed with \`process.cpuUsage()\` (user + system) after a young-generation GC, so neither's garbage is ` +
@@ -320,7 +329,7 @@ export const throughputBenchmark: Benchmark = {
   title: '1b. Cost per request: throughput over keep-alive loopback HTTP, 32 concurrent',
   async run(context: BenchContext): Promise<BenchmarkResult> {
     const rounds = context.quick ? 1 : 3;
-    const batches = context.quick ? 2 : 10;
+    const batches = context.quick ? 2 : 8;
     const batch = context.quick ? 64 : 250;
     const warmUp = context.quick ? 64 : 250;
     const concurrency = 32;

@@ -4,8 +4,10 @@ import type { BenchMethod } from '../clients';
 export interface CostProbeRequest {
   /** The configuration measured against bare axios: a name from `COST_CONFIGS`. */
   configuration: string;
-  /** POSTs each instance sends before it is measured (and half as many GETs after them). */
+  /** POSTs the configuration's instance sends before it is measured (and half as many GETs after them). */
   warmUp: number;
+  /** The same for bare axios, whose state does not grow with what it sends. */
+  bareWarmUp: number;
   /** Requests per method and instance that are measured. */
   count: number;
   /** Requests per timed batch; the two instances take turns batch by batch. */

@@ -14,9 +14,10 @@ const METHODS: BenchMethod[] = ['POST', 'GET'];
 async function measure(request: CostProbeRequest): Promise<CostProbeResult> {
   const setup = { baseURL: 'http://api.test', adapter: immediateAdapter, directory: request.directory };
   const instances = [costConfig('bare axios').create(setup), costConfig(request.configuration).create(setup)];
-  for (const instance of instances) {
-    for (let index = 0; index < request.warmUp; index++) await sendRequest(instance, 'POST', index);
-    for (let index = 0; index < request.warmUp / 2; index++) await sendRequest(instance, 'GET', index);
+  const warmUps = [request.bareWarmUp, request.warmUp];
+  for (const [which, instance] of instances.entries()) {
+    for (let index = 0; index < warmUps[which]; index++) await sendRequest(instance, 'POST', index);
+    for (let index = 0; index < warmUps[which] / 2; index++) await sendRequest(instance, 'GET', index);
   }
   // Let the compiler and the concurrent collector finish what the warm-up started: their threads' CPU counts in
   // `process.cpuUsage()` and would land on whichever batch runs next.
@@ -29,7 +30,7 @@ async function measure(request: CostProbeRequest): Promise<CostProbeResult> {
       // Who goes first alternates, so neither always follows the other's garbage or cache state.
       const order = turn++ % 2 === 0 ? [0, 1] : [1, 0];
       for (const index of order) {
-        const microseconds = await cpuOfBatch(instances[index], method, size, request.warmUp + done);
+        const microseconds = await cpuOfBatch(instances[index], method, size, warmUps[index] + done);
         (index === 0 ? batches.bare : batches.configuration)[method].push(microseconds / size);
       }
     }
