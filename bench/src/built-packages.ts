@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './child-process';
 
-/** The folders of the published packages (not private): the bench loads them from their build (the testkit, private, runs from source). */
+/**
+ * The folders of the published packages (not private): the bench loads them from their build, as users
+ * install them (the testkit, private, runs from source).
+ */
 function builtPackages(): string[] {
   const packagesDir = path.join(REPO_ROOT, 'packages');
   return fs.readdirSync(packagesDir).filter((name) => {

@@ -63,8 +63,10 @@ export function sendRequest(instance: AxiosInstance, method: BenchMethod, index:
     : instance.get('/charges/ch_1', options);
 }
 
-/** CPU time (user + system, µs) of `count` sequential requests, after collecting the young garbage, so
- * whatever ran before does not have its garbage collected on this batch's clock. */
+/**
+ * CPU time (user + system, µs) of `count` sequential requests, after collecting the young garbage, so
+ * whatever ran before does not have its garbage collected on this batch's clock.
+ */
 export async function cpuOfBatch(
   instance: AxiosInstance,
   method: BenchMethod,

@@ -63,6 +63,15 @@ describe('the ordered registry', () => {
     expect(typeof state.lastAttemptAt).toBe('number');
   });
 
+  it('starts a first attempt with no options at attempt 1, both times read from the clock', async () => {
+    const adapter = stubAdapter(() => ({ status: 200 }));
+    const instance = axios.create({ adapter });
+    const clock = { now: () => 1_234, setTimeout, clearTimeout };
+    registerLayer(instance, { name: 'noop', requestStage: 0, request: (config) => config }, clock);
+    await instance.get('/');
+    expect(getResilience(adapter.calls[0])).toEqual({ attempt: 1, firstAttemptAt: 1_234, lastAttemptAt: 1_234 });
+  });
+
   it('passes a rejection from one response layer to the next, like a promise chain', async () => {
     const instance = axios.create({ adapter: stubAdapter(() => ({ status: 500 })) });
     const seen: string[] = [];
