@@ -18,14 +18,24 @@ import { createFaultAdapter, restoreOriginalAdapter } from './fault-adapter';
 import { pickerFromResolved } from './fault-picker';
 import { refuseInProduction } from './production-guard';
 
-async function matches(options: ResolvedChaosOptions, config: InternalAxiosRequestConfig): Promise<boolean> {
+/**
+ * The `match` verdict: a boolean when the predicate answers at once, a promise only when it returns one. A
+ * predicate that throws or rejects means no match: a broken predicate must never turn into injected
+ * failures on requests nobody chose.
+ */
+function matches(options: ResolvedChaosOptions, config: InternalAxiosRequestConfig): boolean | Promise<boolean> {
   if (!options.match) return true;
+  let verdict: boolean | Promise<boolean>;
   try {
-    return (await options.match(config)) === true;
+    verdict = options.match(config);
   } catch {
-    // A broken predicate must never turn into injected failures on requests nobody chose.
     return false;
   }
+  if (typeof (verdict as { then?: unknown } | null)?.then !== 'function') return verdict === true;
+  return Promise.resolve(verdict).then(
+    (answer) => answer === true,
+    () => false,
+  );
 }
 
 function safeUrl(config: AxiosRequestConfig): string {
@@ -52,9 +62,7 @@ function chaosRequestHandler(
   defaultAdapter: () => AxiosRequestConfig['adapter'],
 ): RequestHandler {
   const pick = pickerFromResolved(options);
-  return async (config) => {
-    restoreOriginalAdapter(config);
-    if (!(await matches(options, config))) return config;
+  const inject = (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig => {
     const fault = pick();
     if (!fault) return config;
     report(options, {
@@ -65,6 +73,14 @@ function chaosRequestHandler(
     });
     config.adapter = createFaultAdapter(fault, config.adapter ?? defaultAdapter(), options.clock);
     return config;
+  };
+  // Synchronous unless `match` returns a promise, so a request with chaos attached does not wait a tick.
+  return (config) => {
+    restoreOriginalAdapter(config);
+    const verdict = matches(options, config);
+    if (verdict === true) return inject(config);
+    if (verdict === false) return config;
+    return verdict.then((matched) => (matched ? inject(config) : config));
   };
 }
 

@@ -282,6 +282,22 @@ describe('attachChaos: selection, hooks, re-entry', () => {
     expect(server.requests.map((request) => request.url)).toEqual(['/broken']);
   });
 
+  it('match sees the body as given, before axios serialises it, whether it answers at once or with a promise', async () => {
+    const seen: unknown[] = [];
+    const instance = client();
+    attachChaos(instance, {
+      ...always({ kind: 'status', status: 503 }),
+      match: (config) => {
+        seen.push(config.data);
+        return config.url === '/async' ? Promise.resolve(true) : (config.data as { chaos?: boolean }).chaos === true;
+      },
+    });
+    expect((await failure(instance.post('/charges', { chaos: true }))).response?.status).toBe(503);
+    expect((await instance.post('/charges', { chaos: false })).status).toBe(200);
+    expect((await failure(instance.post('/async', { amount: 1 }))).response?.status).toBe(503);
+    expect(seen).toEqual([{ chaos: true }, { chaos: false }, { amount: 1 }]);
+  });
+
   it('onFault gets one state object (fault, method, url, attempt) without headers; its errors are ignored', async () => {
     const states: ChaosFaultState[] = [];
     const instance = client();

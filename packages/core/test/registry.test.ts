@@ -107,4 +107,171 @@ describe('the ordered registry', () => {
     expect(count()).toBe(0);
     expect(attachedLayers(instance)).toEqual([]);
   });
+
+  describe('a request step that waits', () => {
+    /** A step that holds its request until `release()` is called, the way a rate-limit token is awaited. */
+    function gate() {
+      let release!: () => void;
+      const opened = new Promise<void>((resolve) => (release = resolve));
+      const step = async (config: InternalAxiosRequestConfig) => {
+        await opened;
+        config.headers.set('X-Token', 'granted');
+        return config;
+      };
+      return { step, release: () => release() };
+    }
+
+    it('sends nothing until the wait is over, then runs the steps after it and sends', async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      const { step, release } = gate();
+      const trace: string[] = [];
+      registerLayer(instance, { name: 'gate', requestStage: 1, request: step });
+      registerLayer(instance, {
+        name: 'after',
+        requestStage: 2,
+        request: (config) => {
+          trace.push(`after:${String(config.headers.get('X-Token'))}`);
+          return config;
+        },
+      });
+      const response = instance.post('/', { amount: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(adapter.calls).toHaveLength(0);
+      expect(trace).toEqual([]);
+      release();
+      await response;
+      expect(trace).toEqual(['after:granted']);
+      expect(adapter.calls).toHaveLength(1);
+      expect(adapter.calls[0].headers.get('X-Token')).toBe('granted');
+      expect(JSON.parse(adapter.calls[0].data as string)).toEqual({ amount: 1 });
+    });
+
+    it('stamps the attempt when it leaves, after the wait', async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      let time = 1_000;
+      const clock = { now: () => time, setTimeout, clearTimeout };
+      const { step, release } = gate();
+      registerLayer(instance, { name: 'gate', requestStage: 1, request: step }, clock);
+      const response = instance.get('/');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      time = 1_500;
+      release();
+      await response;
+      expect(getResilience(adapter.calls[0])).toEqual({ attempt: 1, firstAttemptAt: 1_000, lastAttemptAt: 1_500 });
+    });
+
+    it('leaves the real adapter on the config, so re-sending it waits again and sends once', async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      let waits = 0;
+      registerLayer(instance, {
+        name: 'wait',
+        requestStage: 1,
+        request: async (config) => {
+          waits += 1;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return config;
+        },
+      });
+      const first = await instance.get('/');
+      expect(first.config.adapter).toBe(adapter);
+      await instance.request(first.config);
+      expect(waits).toBe(2);
+      expect(adapter.calls).toHaveLength(2);
+      expect(getResilience(adapter.calls[1]).attempt).toBe(2);
+    });
+
+    it("rejects with the step's error, through the response steps, with nothing sent", async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      const refused = new Error('no token within maxWaitMs');
+      const seen: unknown[] = [];
+      registerLayer(instance, {
+        name: 'refuse',
+        requestStage: 1,
+        request: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          throw refused;
+        },
+        responseStage: 1,
+        onResponseError: (error) => {
+          seen.push(error);
+          throw error;
+        },
+      });
+      await expect(instance.post('/', { amount: 1 })).rejects.toBe(refused);
+      expect(seen).toEqual([refused]);
+      expect(adapter.calls).toHaveLength(0);
+    });
+
+    it("rejects with axios's cancel when the request is aborted before it leaves, with no unhandled rejection", async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      const controller = new AbortController();
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      let calls = 0;
+      try {
+        registerLayer(instance, {
+          name: 'abort-on-first',
+          requestStage: 1,
+          request: (config) => {
+            if (++calls > 1) return config;
+            controller.abort();
+            return Promise.reject(new Error('aborted while waiting'));
+          },
+        });
+        const error = await instance.get('/', { signal: controller.signal }).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'ERR_CANCELED' });
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(unhandled).toEqual([]);
+        expect(adapter.calls).toHaveLength(0);
+        // That attempt never reached its adapter; sent again, its config goes through the steps afresh.
+        const { config } = error as { config: InternalAxiosRequestConfig };
+        await instance.request({ ...config, signal: undefined });
+        expect(calls).toBe(2);
+        expect(adapter.calls).toHaveLength(1);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+
+    it('also finishes the wait when another interceptor on the instance is asynchronous', async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      instance.interceptors.request.use(async (config) => {
+        config.headers.set('X-Async', 'yes');
+        return config;
+      });
+      const { step, release } = gate();
+      registerLayer(instance, { name: 'gate', requestStage: 1, request: step });
+      const response = instance.get('/');
+      setTimeout(release, 5);
+      await response;
+      expect(adapter.calls).toHaveLength(1);
+      expect(adapter.calls[0].headers.get('X-Async')).toBe('yes');
+      expect(adapter.calls[0].headers.get('X-Token')).toBe('granted');
+    });
+
+    it('carries what the step changed to a config axios copied before sending', async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      registerLayer(instance, {
+        name: 'replace',
+        requestStage: 1,
+        request: async (config) => {
+          // Copied before the wait: the copy holds the body as given, which axios has serialised since.
+          const replaced = { ...config, timeout: 4_321 } as InternalAxiosRequestConfig;
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return replaced;
+        },
+      });
+      await instance.post('/', { amount: 2 });
+      expect(adapter.calls[0].timeout).toBe(4_321);
+      expect(JSON.parse(adapter.calls[0].data as string)).toEqual({ amount: 2 });
+    });
+  });
 });
