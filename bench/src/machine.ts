@@ -46,3 +46,19 @@ export function machineInfo(): MachineInfo {
     commit: headCommit(),
   };
 }
+
+/**
+ * How late a timer fires here: the median, over `samples` waits of `waitMs`, of the time past the wait. Some
+ * virtual machines wake a sleeping process only on a coarse tick, and every limiter that sleeps until a
+ * window opens pays that on each window.
+ */
+export async function timerLatenessMs(samples = 10, waitMs = 50): Promise<number> {
+  const late: number[] = [];
+  for (let sample = 0; sample < samples; sample++) {
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    late.push(performance.now() - started - waitMs);
+  }
+  late.sort((a, b) => a - b);
+  return late[Math.floor(late.length / 2)];
+}
