@@ -151,6 +151,40 @@ async function runInProcess(context: BenchContext, client: RateClient, requests:
   }
 }
 
+/**
+ * How long a request takes to reach the server after the client and server sat idle for one window, and
+ * back to back (medians of `samples`, in ms, from the server's own arrival times). A limiter sends each
+ * window's first requests after a quiet wait, so what the machine adds to waking up counts on every window.
+ */
+async function arrivalDelays(
+  context: BenchContext,
+  samples: number,
+): Promise<{ afterQuiet: number; backToBack: number }> {
+  const host = await context.servers();
+  const server = await host.flakyApi({});
+  const instance = plainClient(server.url);
+  try {
+    const sentAt: Array<{ at: number; quiet: boolean }> = [];
+    const send = async (quiet: boolean) => {
+      sentAt.push({ at: Date.now(), quiet });
+      await instance.post('/charges', chargeBody(sentAt.length));
+    };
+    await send(false);
+    for (let sample = 0; sample < samples; sample++) {
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+      await send(true);
+      await send(false);
+    }
+    const { arrivals } = await host.report(server);
+    const delays = (quiet: boolean) =>
+      sentAt.flatMap((sent, index) => (index > 0 && sent.quiet === quiet ? [arrivals[index][0] - sent.at] : []));
+    const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    return { afterQuiet: middle(delays(true)), backToBack: middle(delays(false)) };
+  } finally {
+    await host.close(server);
+  }
+}
+
 /** The shared-budget runs, and how each row names its budget. */
 const SHARED_BUDGETS: Array<{ budget: SharedBudget; name: string }> = [
   {
@@ -251,7 +285,10 @@ export const rateBenchmark: Benchmark = {
   async run(context: BenchContext): Promise<BenchmarkResult> {
     const rounds = context.quick ? 1 : 3;
     // Measured before the servers start, on a quiet process: what the machine adds to a sleep of one window.
-    const timerLate = await timerLatenessMs(3, WINDOW_MS);
+    const probes = context.quick ? 1 : 3;
+    const timerLate = await timerLatenessMs(probes, WINDOW_MS);
+    const wakeUp = await arrivalDelays(context, probes);
+    const ofProbes = (what: string) => (probes === 1 ? `one ${what}` : `the median of ${probes} ${what}s`);
     const requests = context.quick ? 100 : 500;
     const sharedRequests = context.quick ? 75 : 300;
     const runs = new Map<string, RunMeasure[]>(RATE_CLIENTS.map((client) => [client.name, []]));
@@ -324,8 +361,11 @@ export const rateBenchmark: Benchmark = {
           'starts one second plus the margin plus a ' +
           `round trip after the last: about ${integer(WINDOW_MS / ours.achieved.median)} ms here. That strictness is what keeps the 429s at 0 on cold ` +
           "connections; `marginMs` and `stampAt: 'send'` trade it for rate. Part of each cycle is the machine's: a timer " +
-          `set for one window here fires ${fixed(timerLate, 1)} ms late (the median of 3 waits of ${integer(WINDOW_MS)} ms), ` +
-          'and each window of sends starts when one fires. A fix to consider: stamp at the answer only the sends that opened a new connection ' +
+          `set for one window here fires ${fixed(timerLate, 1)} ms late (${ofProbes('wait')} of ${integer(WINDOW_MS)} ms), ` +
+          'and each window of sends starts when one fires. And a request sent after a quiet window reached the ' +
+          `server ${integer(wakeUp.afterQuiet)} ms after it left, against ${integer(wakeUp.backToBack)} ms back to back ` +
+          `(${ofProbes('request')} each): both sides wake from idle slowly here.` +
+          ' A fix to consider: stamp at the answer only the sends that opened a new connection ' +
           "(the ones that arrive late) and the others when they leave, with a margin for the server's own queue.",
       );
     }
@@ -394,7 +434,16 @@ export const rateBenchmark: Benchmark = {
         },
       ],
       notes,
-      data: { rounds, requests, sharedRequests, limit: LIMIT, windowMs: WINDOW_MS, timerLateMs: timerLate, rows },
+      data: {
+        rounds,
+        requests,
+        sharedRequests,
+        limit: LIMIT,
+        windowMs: WINDOW_MS,
+        timerLateMs: timerLate,
+        arrivalDelaysMs: wakeUp,
+        rows,
+      },
     };
   },
 };
