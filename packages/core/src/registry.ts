@@ -158,7 +158,15 @@ function runRequest(registry: Registry, config: InternalAxiosRequestConfig): Int
   const layers = registry.requestLayers;
   let current = config;
   for (let index = 0; index < layers.length; index++) {
-    const result = layers[index].request!(current);
+    let result: InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig>;
+    try {
+      result = layers[index].request!(current);
+    } catch (error) {
+      // Never thrown from here: axios before 1.19 mishandles a synchronous interceptor that throws (a
+      // TypeError instead of the error, and no response steps). Failed in front of the adapter, the error
+      // takes the path of any failure, through the response steps (retry, dead letter), and nothing is sent.
+      return deferRest(registry, current, Promise.reject(error), index + 1);
+    }
     if (isThenable(result)) return deferRest(registry, current, result, index + 1);
     current = result;
   }
