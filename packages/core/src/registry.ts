@@ -211,7 +211,11 @@ function deferRest(
   pending.catch(() => undefined);
   let used = false;
   const deferred = ((dispatched: InternalAxiosRequestConfig) => {
-    if (used) return sendWith(dispatched);
+    if (used) {
+      // A copy of the config taken before its attempt left, sent again without core: it simply goes out.
+      dispatched.adapter = original;
+      return sendWith(dispatched);
+    }
     used = true;
     config.adapter = original;
     dispatched.adapter = original;

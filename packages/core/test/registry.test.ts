@@ -256,6 +256,31 @@ describe('the ordered registry', () => {
       expect(adapter.calls[0].headers.get('X-Token')).toBe('granted');
     });
 
+    it('acts once: called again from a copy of the config, it sends through the real adapter', async () => {
+      const adapter = stubAdapter(() => ({ status: 200 }));
+      const instance = axios.create({ adapter });
+      let inFront: unknown;
+      // Registered first, so axios runs it after core's interceptor: it sees the adapter core put in front.
+      instance.interceptors.request.use((config) => {
+        inFront ??= config.adapter;
+        return config;
+      });
+      registerLayer(instance, {
+        name: 'wait',
+        requestStage: 1,
+        request: async (config) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return config;
+        },
+      });
+      const first = await instance.get('/');
+      expect(typeof inFront).toBe('function');
+      expect(inFront).not.toBe(adapter);
+      const again = await axios.request({ ...first.config, adapter: inFront as typeof adapter });
+      expect(again.status).toBe(200);
+      expect(adapter.calls).toHaveLength(2);
+    });
+
     it('carries what the step changed to a config axios copied before sending', async () => {
       const adapter = stubAdapter(() => ({ status: 200 }));
       const instance = axios.create({ adapter });
