@@ -34,8 +34,7 @@ export interface ChaosFaultState {
 export interface ChaosOptions extends FaultPickerOptions {
   /**
    * Which requests may get a fault; others pass untouched and do not consume a draw. A `match` that throws
-   * counts as no match. It sees the request before axios serialises its body, except when a layer before
-   * chaos had to wait (a rate-limit token): then `config.data` is the serialised body.
+   * counts as no match. It sees the request before axios serialises its body.
    * @default every request
    */
   match?: (config: InternalAxiosRequestConfig) => boolean | Promise<boolean>;

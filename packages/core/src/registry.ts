@@ -1,9 +1,4 @@
-import axios, {
-  type AxiosAdapter,
-  type AxiosInstance,
-  type AxiosResponse,
-  type InternalAxiosRequestConfig,
-} from 'axios';
+import type { AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { systemClock, type Clock } from './clock';
 import { updateResilience } from './state';
 
@@ -15,11 +10,7 @@ export const REQUEST_STAGE = { idempotency: 100, rateLimit: 200, chaos: 300 } as
 /** Where each layer sits on the way back: the learner sees every answer first, the dead-letter queue last. */
 export const RESPONSE_STAGE = { rateLimitLearner: 100, retry: 200, deadLetter: 300 } as const;
 
-/**
- * A layer's request step: may change the config, wait (a rate-limit token), or reject. Steps run before
- * axios serialises the body, except those after a step that waited: they run once the wait is over, after
- * axios's `transformRequest`, so there `config.data` may already be the serialised body.
- */
+/** A layer's request step: may change the config, wait (a rate-limit token), or reject. */
 export type RequestHandler = (
   config: InternalAxiosRequestConfig,
 ) => InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig>;
@@ -83,11 +74,7 @@ export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Cloc
       responseId: -1,
       clock,
     };
-    // Synchronous, so axios sends the request in the same tick instead of through a chain of promises: a
-    // step that has to wait is finished in front of the adapter instead (see deferRest).
-    created.requestId = instance.interceptors.request.use((config) => runRequest(created, config), undefined, {
-      synchronous: true,
-    });
+    created.requestId = instance.interceptors.request.use((config) => runRequest(created, config));
     created.responseId = instance.interceptors.response.use(
       (response) => runFulfilled(created, response),
       (error) => chainFrom(created.responseLayers, Promise.reject(error), 0),
@@ -140,11 +127,13 @@ function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
 }
 
 /**
- * Runs the request steps in order, synchronously: axios's interceptor is registered as synchronous, which
- * spares every request a chain of promises. The first step that waits (a rate-limit token) hands itself
- * and the steps after it to an adapter that finishes them before the real adapter sends (deferRest).
+ * Runs the request steps in order. Steps that answer synchronously cost no promise and no microtask; the
+ * first one that waits (a rate-limit token) hands the rest to an async continuation.
  */
-function runRequest(registry: Registry, config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+function runRequest(
+  registry: Registry,
+  config: InternalAxiosRequestConfig,
+): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
   const now = registry.clock.now();
   const state = config.resilience;
   if (state === undefined) {
@@ -154,20 +143,11 @@ function runRequest(registry: Registry, config: InternalAxiosRequestConfig): Int
     state.attempt = (state.attempt ?? 0) + 1;
     state.firstAttemptAt ??= now;
   }
-  if (isDeferredAdapter(config.adapter)) config.adapter = config.adapter[DEFERRED_ADAPTER].original;
   const layers = registry.requestLayers;
   let current = config;
   for (let index = 0; index < layers.length; index++) {
-    let result: InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig>;
-    try {
-      result = layers[index].request!(current);
-    } catch (error) {
-      // Never thrown from here: axios before 1.19 mishandles a synchronous interceptor that throws (a
-      // TypeError instead of the error, and no response steps). Failed in front of the adapter, the error
-      // takes the path of any failure, through the response steps (retry, dead letter), and nothing is sent.
-      return deferRest(registry, current, Promise.reject(error), index + 1);
-    }
-    if (isThenable(result)) return deferRest(registry, current, result, index + 1);
+    const result = layers[index].request!(current);
+    if (isThenable(result)) return continueRequest(registry, result, index + 1);
     current = result;
   }
   // Nothing waited, so the attempt leaves at the time read above: one clock read per request.
@@ -175,93 +155,16 @@ function runRequest(registry: Registry, config: InternalAxiosRequestConfig): Int
   return current;
 }
 
-/** Marks an adapter put in place by deferRest, and keeps the one it stands in front of. */
-const DEFERRED_ADAPTER = Symbol.for('axios-resilience.core.deferred-request');
-
-interface DeferredAdapter extends AxiosAdapter {
-  [DEFERRED_ADAPTER]: { original: InternalAxiosRequestConfig['adapter'] };
-}
-
-function isDeferredAdapter(value: unknown): value is DeferredAdapter {
-  return typeof value === 'function' && DEFERRED_ADAPTER in value;
-}
-
-function sendWith(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
-  return axios.getAdapter(config.adapter ?? axios.defaults.adapter, config)(config);
-}
-
-/**
- * A step returned a promise, which a synchronous interceptor cannot hand to axios. The config goes on with
- * an adapter in front of its own that waits for that step, runs the steps after it and only then sends, so
- * nothing leaves before every step is done, exactly as with an asynchronous interceptor. The adapter acts
- * once and puts the real one back first, so the config of a failed attempt (which a retry re-sends) never
- * carries it; runRequest removes one left behind by an attempt that never reached its adapter (cancelled).
- */
-function deferRest(
+async function continueRequest(
   registry: Registry,
-  config: InternalAxiosRequestConfig,
-  step: PromiseLike<InternalAxiosRequestConfig>,
-  from: number,
-): InternalAxiosRequestConfig {
-  const original = config.adapter;
-  const body = config.data;
-  const pending = Promise.resolve(step);
-  // Settled here too: when axios never calls the adapter (the request was cancelled before it left), the
-  // step's outcome is nobody's to report, and an unhandled rejection would crash the host app.
-  pending.catch(() => undefined);
-  let used = false;
-  const deferred = ((dispatched: InternalAxiosRequestConfig) => {
-    if (used) {
-      // A copy of the config taken before its attempt left, sent again without core: it simply goes out.
-      dispatched.adapter = original;
-      return sendWith(dispatched);
-    }
-    used = true;
-    config.adapter = original;
-    dispatched.adapter = original;
-    return finishRequest(registry, dispatched, pending, from, body);
-  }) as DeferredAdapter;
-  deferred[DEFERRED_ADAPTER] = { original };
-  config.adapter = deferred;
-  return config;
-}
-
-/**
- * The deferred part of an attempt: once the waiting step is done, the remaining steps run on the config
- * axios dispatched, and it is sent. `body` is the body before axios serialised it.
- */
-async function finishRequest(
-  registry: Registry,
-  dispatched: InternalAxiosRequestConfig,
   pending: Promise<InternalAxiosRequestConfig>,
   from: number,
-  body: unknown,
-): Promise<AxiosResponse> {
-  let current = carryChanges(await pending, dispatched, body);
+): Promise<InternalAxiosRequestConfig> {
+  let current = await pending;
   const layers = registry.requestLayers;
   for (let index = from; index < layers.length; index++) current = await layers[index].request!(current);
   stampSend(registry, current);
-  return sendWith(current);
-}
-
-/**
- * axios dispatches the config the interceptors returned, or (some versions) a flat copy of it. What the
- * waiting step changed on the config it returned is carried over to the one dispatched, except the body
- * it still holds as given, which axios has serialised by now.
- */
-function carryChanges(
-  ready: InternalAxiosRequestConfig,
-  dispatched: InternalAxiosRequestConfig,
-  body: unknown,
-): InternalAxiosRequestConfig {
-  if (ready === dispatched) return dispatched;
-  const source = ready as unknown as Record<PropertyKey, unknown>;
-  const target = dispatched as unknown as Record<PropertyKey, unknown>;
-  for (const key of Reflect.ownKeys(ready)) {
-    if (key === 'data' && source.data === body) continue;
-    if (target[key] !== source[key]) target[key] = source[key];
-  }
-  return dispatched;
+  return current;
 }
 
 function stampSend(registry: Registry, config: InternalAxiosRequestConfig): void {

@@ -1,7 +1,8 @@
 /**
- * The oldest axios the packages accept (the peer range starts at 1.6.0). Its synchronous interceptor path
- * differs from today's: a synchronous interceptor that throws gives a TypeError there, and no response
- * interceptor sees it. Core's interceptor is synchronous, so these pin what a user of 1.6 gets.
+ * The oldest axios the packages accept (the peer range starts at 1.6.0). Its interceptor code differs from
+ * today's: there a synchronous interceptor that throws becomes a TypeError that no response interceptor
+ * sees, which is one reason core's interceptor stays asynchronous. These run core's chain on an axios 1.6.0
+ * instance (core's own helpers still come from the installed axios).
  */
 import oldestAxios from 'axios-1.6';
 import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
