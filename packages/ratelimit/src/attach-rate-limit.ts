@@ -1,5 +1,6 @@
 import axios, {
   type AxiosInstance,
+  type CancelToken,
   type AxiosRequestConfig,
   type AxiosResponse,
   type InternalAxiosRequestConfig,
@@ -34,6 +35,28 @@ interface InFlight {
   permit: RateLimitPermit | void;
 }
 
+/**
+ * An AbortSignal that aborts when `signal` does or when axios's (deprecated) `CancelToken` is cancelled, so
+ * a limiter that watches signals only also stops waiting for the token. `stop` drops both listeners.
+ */
+function signalFollowing(
+  signal: AbortSignal | undefined,
+  cancelToken: CancelToken,
+): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (signal?.aborted) abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  cancelToken.subscribe(abort);
+  return {
+    signal: controller.signal,
+    stop() {
+      signal?.removeEventListener('abort', abort);
+      cancelToken.unsubscribe(abort);
+    },
+  };
+}
+
 function createHandlers(resolved: ResolvedRateLimitOptions) {
   const { limiter, maxWaitMs, maxQueue, clock } = resolved;
   // A permit is an object with behaviour, which does not belong in the copyable data of `config.resilience`.
@@ -66,16 +89,32 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
   }
 
   async function waitForToken(config: InternalAxiosRequestConfig, key: string): Promise<InternalAxiosRequestConfig> {
+    const cancelToken = config.cancelToken as CancelToken | undefined;
+    // Something token-like without `subscribe` (not axios's CancelToken) is still checked once the wait is over.
+    const cancellation =
+      typeof cancelToken?.subscribe === 'function'
+        ? signalFollowing(config.signal as AbortSignal | undefined, cancelToken)
+        : undefined;
     let permit: RateLimitPermit | void;
     try {
       permit = await limiter.acquire(key, {
-        signal: config.signal as AbortSignal | undefined,
+        signal: cancellation?.signal ?? (config.signal as AbortSignal | undefined),
         maxWaitMs,
         maxQueue,
       });
     } catch (error) {
+      // Cancelled through the token: the caller gets axios's own cancel, as it would without the wait.
+      if (cancelToken?.reason) throw cancelToken.reason;
       if (isRateLimitedError(error)) markRateLimited(error, config);
       throw error;
+    } finally {
+      cancellation?.stop();
+    }
+    if (cancelToken?.reason) {
+      // Cancelled as the token came: axios will refuse to send, and its cancel carries no config by which the
+      // response side could give the token back, so it is given back here.
+      permit?.complete();
+      throw cancelToken.reason;
     }
     hold(config, key, permit);
     return config;
@@ -85,6 +124,9 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
   const onRequest = (
     config: InternalAxiosRequestConfig,
   ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
+    // axios refuses to send a request whose CancelToken is cancelled, with a cancel that carries no config: a
+    // token taken for it could never be given back.
+    if ((config.cancelToken as CancelToken | undefined)?.reason) return config;
     const key = keyFor(config);
     if (limiter.tryAcquire !== undefined && !(config.signal as AbortSignal | undefined)?.aborted) {
       let permit: RateLimitPermit | undefined;

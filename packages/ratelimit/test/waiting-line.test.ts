@@ -112,6 +112,58 @@ describe('attachRateLimit: waiting through axios', () => {
     expect(adapter.calls).toHaveLength(1);
   });
 
+  it("cancelling axios's CancelToken while queued rejects at once with its cancel, sends nothing and holds no token", async () => {
+    const { api, adapter } = instance();
+    await api.get('/first');
+    const source = axios.CancelToken.source();
+    const queued = api.get('/second', { cancelToken: source.token }).catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(50);
+    source.cancel('user left');
+    await jest.advanceTimersByTimeAsync(0);
+    const error = await queued;
+    expect(axios.isCancel(error)).toBe(true);
+    expect((error as Error).message).toBe('user left');
+    expect(Date.now() - START).toBe(50);
+    // The token it would have had goes to the next request, on time.
+    const next = api.get('/third');
+    await jest.advanceTimersByTimeAsync(1_000);
+    await next;
+    expect(adapter.calls.map((call) => call.url)).toEqual(['/first', '/third']);
+    expect(Date.now() - START).toBe(1_050);
+  });
+
+  it('a CancelToken cancelled before the request takes no token: the next request is not held up', async () => {
+    const { api, adapter } = instance();
+    const source = axios.CancelToken.source();
+    source.cancel('gave up early');
+    const error = await api.get('/cancelled', { cancelToken: source.token }).catch((caught: unknown) => caught);
+    expect(axios.isCancel(error)).toBe(true);
+    await api.get('/next');
+    expect(Date.now() - START).toBe(0);
+    expect(adapter.calls.map((call) => call.url)).toEqual(['/next']);
+  });
+
+  it('a CancelToken cancelled just as the token comes gives the token back and sends nothing', async () => {
+    const adapter = stubAdapter(() => ({ status: 200 }));
+    const api = axios.create({ baseURL: 'https://api.example.test', adapter });
+    const source = axios.CancelToken.source();
+    const completed: string[] = [];
+    attachRateLimit(api, {
+      limiter: {
+        // A limiter that watches no signal: the cancel lands while its answer is on the way.
+        async acquire() {
+          source.cancel('too late');
+          return { complete: () => completed.push('given back') };
+        },
+        pause() {},
+      },
+    });
+    const error = await api.get('/late', { cancelToken: source.token }).catch((caught: unknown) => caught);
+    expect(axios.isCancel(error)).toBe(true);
+    expect(completed).toEqual(['given back']);
+    expect(adapter.calls).toHaveLength(0);
+  });
+
   it('maxQueue overflow rejects at once with ERR_RATE_LIMITED carrying the failure summary and the config', async () => {
     const { api, adapter } = instance(1);
     await api.get('/first');
