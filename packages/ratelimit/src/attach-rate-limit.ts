@@ -1,8 +1,8 @@
 import axios, {
   type AxiosInstance,
-  type CancelToken,
   type AxiosRequestConfig,
   type AxiosResponse,
+  type CancelToken,
   type InternalAxiosRequestConfig,
 } from 'axios';
 import {
@@ -113,7 +113,11 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
     if (cancelToken?.reason) {
       // Cancelled as the token came: axios will refuse to send, and its cancel carries no config by which the
       // response side could give the token back, so it is given back here.
-      permit?.complete();
+      try {
+        permit?.complete();
+      } catch {
+        // A custom limiter's bookkeeping must not hide the cancel.
+      }
       throw cancelToken.reason;
     }
     hold(config, key, permit);
