@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './child-process';
+import { median } from './stats';
 
 export interface MachineInfo {
   cpu: string;
@@ -48,17 +49,16 @@ export function machineInfo(): MachineInfo {
 }
 
 /**
- * How late a timer fires here: the median, over `samples` waits of `waitMs`, of the time past the wait. Some
- * virtual machines wake a sleeping process only on a coarse tick, and every limiter that sleeps until a
+ * How late a timer fires here: the median, over `samples` waits of `waitMs`, of the time past the wait. On
+ * some virtual machines a sleep overruns by a share of its length, and every limiter that sleeps until a
  * window opens pays that on each window.
  */
-export async function timerLatenessMs(samples = 10, waitMs = 50): Promise<number> {
+export async function timerLatenessMs(samples: number, waitMs: number): Promise<number> {
   const late: number[] = [];
   for (let sample = 0; sample < samples; sample++) {
     const started = performance.now();
     await new Promise((resolve) => setTimeout(resolve, waitMs));
     late.push(performance.now() - started - waitMs);
   }
-  late.sort((a, b) => a - b);
-  return late[Math.floor(late.length / 2)];
+  return median(late);
 }

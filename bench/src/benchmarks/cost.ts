@@ -435,8 +435,7 @@ export const throughputBenchmark: Benchmark = {
           'so every microsecond of interceptor work shows; against a real API (milliseconds per answer) the same CPU ' +
           'would hardly show. It shows more than once: over loopback the kernel delivers each request to the server ' +
           "inside the client's own write, so when a slower client leaves the server idle, each write also pays for " +
-          "waking it. (A CPU profile of 30,000 POSTs showed the client's `writev` taking half as long again per call " +
-          'with the four layers as with bare axios, for the same number of calls.) The bar leaves 3 % for everything ' +
+          'waking it. The bar leaves 3 % for everything ' +
           `the pipeline adds, and the \`Idempotency-Key\` header alone, with none of our code, read ` +
           `${ratioText(keyOnTheWire.ratio)} in this run. See 1a for where the CPU goes.`,
       );

@@ -10,7 +10,7 @@ import { fixed, integer, percent, spreadText, type Table } from '../format';
 import { timerLatenessMs } from '../machine';
 import { chargeBody } from '../payloads';
 import type { ArrivalReport, RemoteServer } from '../servers/server-host';
-import { meanWindowOccupancy, spread, type Spread } from '../stats';
+import { meanWindowOccupancy, median, spread, type Spread } from '../stats';
 
 const LIMIT = 50;
 const WINDOW_MS = 1_000;
@@ -178,8 +178,7 @@ async function arrivalDelays(
     const { arrivals } = await host.report(server);
     const delays = (quiet: boolean) =>
       sentAt.flatMap((sent, index) => (index > 0 && sent.quiet === quiet ? [arrivals[index][0] - sent.at] : []));
-    const middle = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-    return { afterQuiet: middle(delays(true)), backToBack: middle(delays(false)) };
+    return { afterQuiet: median(delays(true)), backToBack: median(delays(false)) };
   } finally {
     await host.close(server);
   }
@@ -284,7 +283,8 @@ export const rateBenchmark: Benchmark = {
   title: `2. Rate precision: a burst at a limit of ${LIMIT} per second`,
   async run(context: BenchContext): Promise<BenchmarkResult> {
     const rounds = context.quick ? 1 : 3;
-    // Measured before the servers start, on a quiet process: what the machine adds to a sleep of one window.
+    // Measured first, before any burst, so nothing else runs: what the machine adds to a sleep of one window and
+    // to a request after a quiet one.
     const probes = context.quick ? 1 : 3;
     const timerLate = await timerLatenessMs(probes, WINDOW_MS);
     const wakeUp = await arrivalDelays(context, probes);

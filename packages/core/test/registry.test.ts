@@ -162,7 +162,7 @@ describe('the ordered registry', () => {
       expect(getResilience(adapter.calls[0])).toEqual({ attempt: 1, firstAttemptAt: 1_000, lastAttemptAt: 1_500 });
     });
 
-    it('leaves the real adapter on the config, so re-sending it waits again and sends once', async () => {
+    it('re-sending the config of an answer waits again and sends once, as a second attempt', async () => {
       const adapter = stubAdapter(() => ({ status: 200 }));
       const instance = axios.create({ adapter });
       let waits = 0;
@@ -237,7 +237,7 @@ describe('the ordered registry', () => {
       }
     });
 
-    it('also finishes the wait when another interceptor on the instance is asynchronous', async () => {
+    it('waits the same beside an asynchronous interceptor of the caller', async () => {
       const adapter = stubAdapter(() => ({ status: 200 }));
       const instance = axios.create({ adapter });
       instance.interceptors.request.use(async (config) => {
