@@ -19,6 +19,20 @@ import { attachDeadLetter, fileSink } from '@axios-resilience/dlq';
 import { chargeBody } from './payloads';
 import { collectGarbage } from './gc';
 
+/**
+ * What the calibration configuration burns per request, in µs of CPU: about what 1a measures for the four
+ * layers together, so 1b can show what that much client CPU alone costs in throughput on the machine at hand.
+ */
+export const CALIBRATION_MICROSECONDS = 4;
+
+/** Spins for `microseconds`: the calibration's stand-in for a layer's work, CPU and nothing else. */
+function burnCpu(microseconds: number): void {
+  const until = performance.now() + microseconds / 1000;
+  while (performance.now() < until) {
+    // Nothing: the time spent here is the point.
+  }
+}
+
 /** A limit the cost benchmarks never reach: the limiter does all its bookkeeping but never makes anyone wait. */
 export const UNREACHED_LIMIT = { limit: 1_000_000, intervalMs: 1_000 };
 
@@ -32,7 +46,7 @@ export interface ClientSetup {
   directory: string;
 }
 
-export type ClientGroup = 'baseline' | 'reference' | 'peer' | 'ours' | 'variant' | 'layer';
+export type ClientGroup = 'baseline' | 'reference' | 'calibration' | 'peer' | 'ours' | 'variant' | 'layer';
 
 export interface ClientConfig {
   name: string;
@@ -89,10 +103,11 @@ function sinkPath(setup: ClientSetup): string {
 }
 
 /**
- * The configurations of the cost benchmarks: bare axios, the three peers as their READMEs set them up, our
- * whole pipeline (retry, idempotency, an in-memory rate limiter that is never reached, a dead-letter queue
- * with a file sink), the same with the token-bucket limiter instead of the default sliding log, each of our
- * layers alone, and core's layer dispatch with one layer that does nothing (the floor every layer pays).
+ * The configurations of the cost benchmarks: bare axios, two controls with none of our code (a plain key
+ * header; CPU alone), the three peers as their READMEs set them up, our whole pipeline (retry, idempotency, an
+ * in-memory rate limiter that is never reached, a dead-letter queue with a file sink), the same with the
+ * token-bucket limiter instead of the default sliding log, each of our layers alone, and core's layer
+ * dispatch with one layer that does nothing (the floor every layer pays).
  */
 export const COST_CONFIGS: ClientConfig[] = [
   { name: 'bare axios', group: 'baseline', create: base },
@@ -106,6 +121,23 @@ export const COST_CONFIGS: ClientConfig[] = [
       instance.interceptors.request.use(
         (config) => {
           if (config.method === 'post') config.headers.set('Idempotency-Key', crypto.randomUUID());
+          return config;
+        },
+        undefined,
+        { synchronous: true },
+      );
+      return instance;
+    },
+  },
+  {
+    // A control with none of our code: only CPU, in one synchronous interceptor (no promise, no header).
+    name: `bare axios + an interceptor that only burns ${CALIBRATION_MICROSECONDS} µs of CPU (a calibration)`,
+    group: 'calibration',
+    create(setup) {
+      const instance = base(setup);
+      instance.interceptors.request.use(
+        (config) => {
+          burnCpu(CALIBRATION_MICROSECONDS);
           return config;
         },
         undefined,
