@@ -26,6 +26,24 @@ export function mean(values: readonly number[]): number {
   return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : NaN;
 }
 
+/**
+ * The least-squares slope of `y` over `x` through `points`: how fast a quantity grows per unit, read from
+ * every sample at once, so one sample that happens to sit high or low moves it little.
+ */
+export function leastSquaresSlope(points: ReadonlyArray<readonly [x: number, y: number]>): number {
+  if (points.length < 2) throw new Error('a slope needs at least two points');
+  const meanX = mean(points.map(([x]) => x));
+  const meanY = mean(points.map(([, y]) => y));
+  let covariance = 0;
+  let varianceX = 0;
+  for (const [x, y] of points) {
+    covariance += (x - meanX) * (y - meanY);
+    varianceX += (x - meanX) ** 2;
+  }
+  if (varianceX === 0) throw new Error('a slope needs points at two x values at least');
+  return covariance / varianceX;
+}
+
 /** The value at `fraction` (0..1) of an ascending array, nearest rank. */
 export function percentile(sorted: readonly number[], fraction: number): number {
   if (sorted.length === 0) return NaN;

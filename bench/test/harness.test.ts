@@ -4,7 +4,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { renderMarkdown } from '../src/report';
 import { runBenchmarks } from '../src/run';
-import { busiestWindow, meanWindowOccupancy, median, percentile, spread } from '../src/stats';
+import { busiestWindow, leastSquaresSlope, meanWindowOccupancy, median, percentile, spread } from '../src/stats';
 import { articleDelay, axiosRetryExponentialDelay, simulateHerd, type HerdPolicy } from '../src/herd';
 import { ServerHost } from '../src/servers/server-host';
 import type { BenchmarkResult } from '../src/benchmark';
@@ -27,6 +27,26 @@ describe('statistics', () => {
     // 50 every 1,050 ms is 47.6 per second; the edges of the run cost a little more.
     expect(meanWindowOccupancy(late, 1000)).toBeGreaterThan(47);
     expect(meanWindowOccupancy(late, 1000)).toBeLessThan((50 * 1000) / 1050 + 1e-9);
+  });
+
+  it('the least-squares slope reads a steady leak through noise that a single difference takes for growth', () => {
+    const requests = Array.from({ length: 11 }, (_, index) => 50_000 + index * 10_000);
+    // A settled heap that moves by up to 300 KiB between samples, ending high.
+    const noise = [0, 250, -50, 200, 0, -10, 280, -40, 150, 10, 300].map((kib) => kib * 1024);
+    const settled = requests.map((at, index) => [at, 15e6 + noise[index]] as const);
+    const lastPhase = (settled[10][1] - settled[5][1]) / 50_000;
+    expect(lastPhase).toBeGreaterThan(5);
+    expect(Math.abs(leastSquaresSlope(settled))).toBeLessThan(5);
+    // The same noise on top of a leak of 50 bytes per request.
+    const leaking = settled.map(([at, heap]) => [at, heap + (at - 50_000) * 50] as const);
+    expect(leastSquaresSlope(leaking)).toBeGreaterThan(45);
+    expect(
+      leastSquaresSlope([
+        [0, 1],
+        [2, 5],
+      ]),
+    ).toBe(2);
+    expect(() => leastSquaresSlope([[1, 1]])).toThrow();
   });
 
   it('busiest window counts arrivals in any half-open span', () => {

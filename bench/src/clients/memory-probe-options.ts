@@ -3,6 +3,8 @@ export interface MemoryProbeOptions {
   /** Requests per phase; the heap is sampled after each. */
   phaseRequests: number;
   phases: number;
+  /** Heap samples per phase, evenly spaced (the last at the phase's end). */
+  samplesPerPhase: number;
   /** Requests in flight at once while the phases run. */
   concurrency: number;
   /** Requests held in flight at once for the per-request figure. */
@@ -12,6 +14,8 @@ export interface MemoryProbeOptions {
 export interface MemoryProbeResult {
   /** heapUsed after full GCs: before any request, then after each phase. */
   heapAfterPhase: number[];
+  /** Every sample of heapUsed after full GCs, with the requests sent before it: `[requests, heapUsed]`. */
+  heapSamples: Array<[requests: number, heapUsed: number]>;
   idleHeap: number;
   /** Extra heap per request held in flight, through the pipeline and through bare axios. */
   bytesPerInFlight: { pipeline: number; bare: number };

@@ -115,11 +115,18 @@ serveCommands({
     };
     const idleHeap = await settle();
     const heapAfterPhase = [idleHeap];
+    const heapSamples: Array<[number, number]> = [[0, idleHeap]];
     let phased = 0;
     for (let phase = 0; phase < options.phases; phase++) {
-      await sendMany(instance, options.phaseRequests, options.concurrency);
-      phased += options.phaseRequests;
-      heapAfterPhase.push(await settle());
+      for (let sample = 0; sample < options.samplesPerPhase; sample++) {
+        // Evenly spaced, the last one at the phase's end whatever the rounding.
+        const upTo = Math.round(((sample + 1) * options.phaseRequests) / options.samplesPerPhase);
+        const before = Math.round((sample * options.phaseRequests) / options.samplesPerPhase);
+        await sendMany(instance, upTo - before, options.concurrency);
+        phased += upTo - before;
+        heapSamples.push([phased, await settle()]);
+      }
+      heapAfterPhase.push(heapSamples[heapSamples.length - 1][1]);
     }
     // What a request holds while in flight, on fresh instances warmed a little, with generated keys: what a
     // caller's key leaves in the guard outlives the request and is counted above, not here.
@@ -140,6 +147,7 @@ serveCommands({
     const withoutGuard = heapAfterGc();
     return {
       heapAfterPhase,
+      heapSamples,
       idleHeap,
       bytesPerInFlight: { pipeline, bare: bareBytes },
       guard: { size, maxEntries: 10_000, bytesPerEntry: size > 0 ? (withGuard - withoutGuard) / size : 0 },
