@@ -466,12 +466,17 @@ export const throughputBenchmark: Benchmark = {
           (calibration.ratio.median >= 0.97
             ? `It is not the work 1a measures: the calibration burns as much per request and reads ` +
               `${ratioText(calibration.ratio)}. Nor the key header they send: the plain interceptor reads ` +
-              `${ratioText(keyOnTheWire.ratio)}. Yet over HTTP the four layers' client CPU per request is ` +
-              `${ratioText(full.cpuRatio)} of bare's, about ${fixed((full.cpuRatio.median - 1) * bare.cpuMicroseconds.median, 0)} µs ` +
-              'more, where the stub adapter measures a few: something in how the pipeline meets a real socket costs ' +
-              'the client more than its own work, and this machine magnifies it (over loopback the kernel delivers each ' +
-              "request to the server inside the client's own write, so whether the other process is asleep at that " +
-              'moment changes what every write costs). We have not pinned down what it is.'
+              `${ratioText(keyOnTheWire.ratio)}. ` +
+              (full.cpuRatio.median > 1
+                ? `Yet over HTTP the four layers' client CPU per request is ${ratioText(full.cpuRatio)} of bare's, ` +
+                  `about ${fixed((full.cpuRatio.median - 1) * bare.cpuMicroseconds.median, 0)} µs more, where the stub ` +
+                  'adapter measures a few: something in how the pipeline meets a real socket costs the client more than ' +
+                  'its own work'
+                : `Nor more client CPU per request over HTTP (${ratioText(full.cpuRatio)} of bare's): the loss is in ` +
+                  'when the work happens rather than in how much of it there is') +
+              ', and this machine magnifies it (over loopback the kernel delivers each request to the server inside ' +
+              "the client's own write, so whether the other process is asleep at that moment changes what every " +
+              'write costs). We have not pinned down what it is.'
             : `CPU alone of the size 1a measures for the four layers misses the bar here too (the calibration reads ` +
               `${ratioText(calibration.ratio)}): with a server this cheap the client process is CPU-bound and shares ` +
               'two cores with the server, and over loopback the kernel delivers each request to the server inside the ' +
