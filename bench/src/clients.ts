@@ -46,7 +46,8 @@ export interface ClientSetup {
   directory: string;
 }
 
-export type ClientGroup = 'baseline' | 'reference' | 'calibration' | 'peer' | 'ours' | 'variant' | 'layer';
+export type ClientGroup =
+  'baseline' | 'reference' | 'calibration' | 'calibration-steps' | 'peer' | 'ours' | 'variant' | 'layer';
 
 export interface ClientConfig {
   name: string;
@@ -103,8 +104,8 @@ function sinkPath(setup: ClientSetup): string {
 }
 
 /**
- * The configurations of the cost benchmarks: bare axios, two controls with none of our code (a plain key
- * header; CPU alone), the three peers as their READMEs set them up, our whole pipeline (retry, idempotency, an
+ * The configurations of the cost benchmarks: bare axios, three controls with none of our code (a plain key
+ * header; CPU alone, in one step or in core's two), the three peers as their READMEs set them up, our whole pipeline (retry, idempotency, an
  * in-memory rate limiter that is never reached, a dead-letter queue with a file sink), the same with the
  * token-bucket limiter instead of the default sliding log, each of our layers alone, and core's layer
  * dispatch with one layer that does nothing (the floor every layer pays).
@@ -143,6 +144,24 @@ export const COST_CONFIGS: ClientConfig[] = [
         undefined,
         { synchronous: true },
       );
+      return instance;
+    },
+  },
+  {
+    // The same CPU in the two promise steps core adds to a request: an asynchronous request interceptor and a
+    // response interceptor, half each. Against the row above it tells when the work happens from how much.
+    name: `bare axios + an async request and a response interceptor that burn ${CALIBRATION_MICROSECONDS / 2} µs each (a calibration)`,
+    group: 'calibration-steps',
+    create(setup) {
+      const instance = base(setup);
+      instance.interceptors.request.use((config) => {
+        burnCpu(CALIBRATION_MICROSECONDS / 2);
+        return config;
+      });
+      instance.interceptors.response.use((response) => {
+        burnCpu(CALIBRATION_MICROSECONDS / 2);
+        return response;
+      });
       return instance;
     },
   },
