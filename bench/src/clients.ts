@@ -105,10 +105,10 @@ function sinkPath(setup: ClientSetup): string {
 
 /**
  * The configurations of the cost benchmarks: bare axios, three controls with none of our code (a plain key
- * header; CPU alone, in one step or in core's two), the three peers as their READMEs set them up, our whole pipeline (retry, idempotency, an
- * in-memory rate limiter that is never reached, a dead-letter queue with a file sink), the same with the
- * token-bucket limiter instead of the default sliding log, each of our layers alone, and core's layer
- * dispatch with one layer that does nothing (the floor every layer pays).
+ * header; CPU alone, in one step or in core's two), the three peers as their READMEs set them up, our whole
+ * pipeline (retry, idempotency, an in-memory rate limiter that is never reached, a dead-letter queue with a
+ * file sink), the same with the token-bucket limiter instead of the default sliding log, each of our layers
+ * alone, and core's layer dispatch with one layer that does nothing (the floor every layer pays).
  */
 export const COST_CONFIGS: ClientConfig[] = [
   { name: 'bare axios', group: 'baseline', create: base },

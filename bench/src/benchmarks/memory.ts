@@ -6,7 +6,7 @@ import { PROBE_RATE_LIMIT, type MemoryProbeOptions, type MemoryProbeResult } fro
 import { bytes, fixed, integer, spreadText, type Table } from '../format';
 import { leastSquaresSlope, spread } from '../stats';
 
-/** Growth per request between the last two samples below which the heap counts as settled. */
+/** The heap's growth per request (the slope through the last two phases' samples) at or below which it is settled. */
 const SETTLED_BYTES_PER_REQUEST = 5;
 
 export const memoryBenchmark: Benchmark = {
@@ -41,9 +41,12 @@ export const memoryBenchmark: Benchmark = {
       await Promise.all(probes.map((probe) => probe.stop()));
     }
     const phases = options.phases;
-    const sampleSpread = (index: number) => spread(results.map((result) => result.heapAfterPhase[index]));
+    // The heap at the start and at each phase's end: the samples taken after a whole number of phases.
+    const heapAfterPhase = (result: MemoryProbeResult, phase: number) =>
+      result.heapSamples.find(([requests]) => requests === phase * options.phaseRequests)![1];
+    const sampleSpread = (index: number) => spread(results.map((result) => heapAfterPhase(result, index)));
     const growthLast = spread(
-      results.map((result) => result.heapAfterPhase[phases] - result.heapAfterPhase[phases - 1]),
+      results.map((result) => heapAfterPhase(result, phases) - heapAfterPhase(result, phases - 1)),
     );
     // Judged on every sample of the last two phases, from the end of the one before them: the heap of a settled
     // run still moves by a few hundred KiB from one sample to the next, which a slope through all of them shrugs
@@ -62,7 +65,7 @@ export const memoryBenchmark: Benchmark = {
         index === 0
           ? ''
           : spreadText(
-              spread(results.map((result) => result.heapAfterPhase[index] - result.heapAfterPhase[index - 1])),
+              spread(results.map((result) => heapAfterPhase(result, index) - heapAfterPhase(result, index - 1))),
               bytes,
             ),
       ]),

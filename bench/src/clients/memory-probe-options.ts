@@ -3,7 +3,7 @@ export interface MemoryProbeOptions {
   /** Requests per phase; the heap is sampled after each. */
   phaseRequests: number;
   phases: number;
-  /** Heap samples per phase, evenly spaced (the last at the phase's end). */
+  /** Heap samples per phase, evenly spaced, the last at the phase's end (so the phases' ends are among them). */
   samplesPerPhase: number;
   /** Requests in flight at once while the phases run. */
   concurrency: number;
@@ -12,8 +12,6 @@ export interface MemoryProbeOptions {
 }
 
 export interface MemoryProbeResult {
-  /** heapUsed after full GCs: before any request, then after each phase. */
-  heapAfterPhase: number[];
   /** Every sample of heapUsed after full GCs, with the requests sent before it: `[requests, heapUsed]`. */
   heapSamples: Array<[requests: number, heapUsed: number]>;
   idleHeap: number;

@@ -114,7 +114,6 @@ serveCommands({
       return heapAfterGc();
     };
     const idleHeap = await settle();
-    const heapAfterPhase = [idleHeap];
     const heapSamples: Array<[number, number]> = [[0, idleHeap]];
     let phased = 0;
     for (let phase = 0; phase < options.phases; phase++) {
@@ -126,7 +125,6 @@ serveCommands({
         phased += upTo - before;
         heapSamples.push([phased, await settle()]);
       }
-      heapAfterPhase.push(heapSamples[heapSamples.length - 1][1]);
     }
     // What a request holds while in flight, on fresh instances warmed a little, with generated keys: what a
     // caller's key leaves in the guard outlives the request and is counted above, not here.
@@ -146,7 +144,6 @@ serveCommands({
     guard.clear();
     const withoutGuard = heapAfterGc();
     return {
-      heapAfterPhase,
       heapSamples,
       idleHeap,
       bytesPerInFlight: { pipeline, bare: bareBytes },
