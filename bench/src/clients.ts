@@ -25,12 +25,36 @@ import { collectGarbage } from './gc';
  */
 export const CALIBRATION_MICROSECONDS = 4;
 
-/** Spins for `microseconds`: the calibration's stand-in for a layer's work, CPU and nothing else. */
+/** Spins for `microseconds`: the calibration's stand-in for a layer's work, CPU and nothing else (one small loop). */
 function burnCpu(microseconds: number): void {
   const until = performance.now() + microseconds / 1000;
   while (performance.now() < until) {
     // Nothing: the time spent here is the point.
   }
+}
+
+/**
+ * How many distinct functions the code calibration calls per request: enough that their CPU in a warm loop (1a)
+ * is of the order of what the four layers add there, a few µs.
+ */
+export const CODE_CALIBRATION_FUNCTIONS = 200;
+
+/**
+ * `count` small functions, each compiled from source of its own (distinct constants), so each is a separate piece
+ * of machine code: closures made from one function share their code, which is what this must avoid.
+ */
+function distinctFunctions(count: number): Array<(value: number) => number> {
+  return Array.from(
+    { length: count },
+    (_, index) =>
+      new Function(
+        'value',
+        `let mixed = (value ^ ${(index * 40_503) % 65_521}) | 0;` +
+          `mixed = Math.imul(mixed, ${(index % 97) + 3});` +
+          `if (mixed % ${(index % 13) + 2} === 0) mixed += ${index};` +
+          `return mixed >>> ${index % 5};`,
+      ) as (value: number) => number,
+  );
 }
 
 /** A limit the cost benchmarks never reach: the limiter does all its bookkeeping but never makes anyone wait. */
@@ -47,7 +71,14 @@ export interface ClientSetup {
 }
 
 export type ClientGroup =
-  'baseline' | 'reference' | 'calibration' | 'calibration-steps' | 'peer' | 'ours' | 'variant' | 'layer';
+  | 'baseline'
+  | 'reference'
+  | 'calibration'
+  | 'calibration-code'
+  | 'peer'
+  | 'ours'
+  | 'variant'
+  | 'layer';
 
 export interface ClientConfig {
   name: string;
@@ -105,7 +136,7 @@ function sinkPath(setup: ClientSetup): string {
 
 /**
  * The configurations of the cost benchmarks: bare axios, three controls with none of our code (a plain key
- * header; CPU alone, in one step or in core's two), the three peers as their READMEs set them up, our whole
+ * header; CPU alone, in one small loop; about as much CPU spent in many distinct functions), the three peers as their READMEs set them up, our whole
  * pipeline (retry, idempotency, an in-memory rate limiter that is never reached, a dead-letter queue with a
  * file sink), the same with the token-bucket limiter instead of the default sliding log, each of our layers
  * alone, and core's layer dispatch with one layer that does nothing (the floor every layer pays).
@@ -148,20 +179,25 @@ export const COST_CONFIGS: ClientConfig[] = [
     },
   },
   {
-    // The same CPU in the two promise steps core adds to a request: an asynchronous request interceptor and a
-    // response interceptor, half each. Against the row above it tells when the work happens from how much.
-    name: `bare axios + an async request and a response interceptor that burn ${CALIBRATION_MICROSECONDS / 2} µs each (a calibration)`,
-    group: 'calibration-steps',
+    // The second control: about as much CPU as the four layers take in a warm loop, spent in many distinct
+    // functions. Against the row above it tells what the amount of code a request runs through costs from what
+    // its CPU costs. (Core's promise steps have a control of their own: its layer dispatch with an empty layer.)
+    name: `bare axios + an interceptor that calls ${CODE_CALIBRATION_FUNCTIONS} distinct small functions (a calibration)`,
+    group: 'calibration-code',
     create(setup) {
       const instance = base(setup);
-      instance.interceptors.request.use((config) => {
-        burnCpu(CALIBRATION_MICROSECONDS / 2);
-        return config;
-      });
-      instance.interceptors.response.use((response) => {
-        burnCpu(CALIBRATION_MICROSECONDS / 2);
-        return response;
-      });
+      const functions = distinctFunctions(CODE_CALIBRATION_FUNCTIONS);
+      instance.interceptors.request.use(
+        (config) => {
+          let value = 1;
+          for (const step of functions) value = step(value);
+          // Kept where the compiler cannot prove it unused: the calls must not be optimised away.
+          if (value === -1) config.headers.set('X-Unreachable', 'true');
+          return config;
+        },
+        undefined,
+        { synchronous: true },
+      );
       return instance;
     },
   },

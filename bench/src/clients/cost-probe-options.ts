@@ -39,6 +39,8 @@ export interface ThroughputProbeRequest {
   batches: number;
   /** Untimed POSTs per instance first. */
   warmUp: number;
+  /** Also count the functions the configuration's POSTs run that bare axios's never do (after the timed batches). */
+  countFunctions: boolean;
   /** Where a dead-letter file sink may write (it writes nothing when nothing fails). */
   directory: string;
 }
@@ -53,4 +55,14 @@ export interface TimedBatch {
 export interface ThroughputProbeResult {
   bare: TimedBatch[];
   configuration: TimedBatch[];
+  /** The functions a POST runs, when asked to count them. */
+  functions?: FunctionCounts;
+}
+
+/** Distinct functions a POST runs (each called at least once per request). */
+export interface FunctionCounts {
+  /** Those bare axios's POSTs run. */
+  bare: number;
+  /** Those the configuration's POSTs run that bare axios's never do. */
+  beyondBare: number;
 }

@@ -5,11 +5,12 @@
  * IPC (`measure`).
  */
 import http from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AxiosInstance } from 'axios';
 import { costConfig, sendRequest } from '../clients';
 import { serveCommands } from '../child-process';
 import { collectGarbage } from '../gc';
-import type { ThroughputProbeRequest, ThroughputProbeResult, TimedBatch } from './cost-probe-options';
+import type { FunctionCounts, ThroughputProbeRequest, ThroughputProbeResult, TimedBatch } from './cost-probe-options';
 
 /** Opens `concurrency` keep-alive connections, so the timed batches run on warm sockets. */
 async function openConnections(instance: AxiosInstance, concurrency: number): Promise<void> {
@@ -34,6 +35,48 @@ async function timedBatch(
   const elapsedMicroseconds = (performance.now() - started) * 1000;
   const used = process.cpuUsage(cpu);
   return { elapsedMicroseconds, cpuMicroseconds: used.user + used.system };
+}
+
+/** POSTs per instance whose function calls are counted. */
+const COUNTED_POSTS = 200;
+
+/**
+ * The functions a POST runs: how many bare axios's POSTs each call (at least once per request), and how many the
+ * configuration's POSTs each call that bare axios's never do, the code a request runs through beyond bare's.
+ * Counted with V8's precise coverage, which makes V8 drop optimised code, so it runs after the timed batches.
+ */
+async function countFunctions(instances: AxiosInstance[], request: ThroughputProbeRequest): Promise<FunctionCounts> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+    /** Each function's calls during `COUNTED_POSTS` POSTs of `instance`. */
+    const callsBy = async (instance: AxiosInstance): Promise<Map<string, number>> => {
+      // Taking the coverage resets the counts, so the next take holds only this instance's POSTs.
+      await session.post('Profiler.takePreciseCoverage');
+      // Past every index the timed batches used, so a caller's key (one per index) is never sent twice.
+      await timedBatch(instance, COUNTED_POSTS, request.concurrency, request.warmUp + request.batches * request.batch);
+      const { result } = await session.post('Profiler.takePreciseCoverage');
+      const calls = new Map<string, number>();
+      for (const script of result) {
+        for (const fn of script.functions)
+          calls.set(`${script.scriptId}:${fn.ranges[0].startOffset}`, fn.ranges[0].count);
+      }
+      return calls;
+    };
+    const everyRequest = (calls: Map<string, number>) =>
+      [...calls].filter(([, count]) => count >= COUNTED_POSTS).map(([fn]) => fn);
+    const byBare = await callsBy(instances[0]);
+    const byConfiguration = await callsBy(instances[1]);
+    return {
+      bare: everyRequest(byBare).length,
+      beyondBare: everyRequest(byConfiguration).filter((fn) => !(byBare.get(fn) ?? 0)).length,
+    };
+  } finally {
+    await session.post('Profiler.stopPreciseCoverage');
+    session.disconnect();
+  }
 }
 
 async function measure(request: ThroughputProbeRequest): Promise<ThroughputProbeResult> {
@@ -62,6 +105,7 @@ async function measure(request: ThroughputProbeRequest): Promise<ThroughputProbe
         (which === 0 ? result.bare : result.configuration).push(timed);
       }
     }
+    if (request.countFunctions) result.functions = await countFunctions(instances, request);
     return result;
   } finally {
     for (const agent of agents) agent.destroy();
