@@ -71,14 +71,7 @@ export interface ClientSetup {
 }
 
 export type ClientGroup =
-  | 'baseline'
-  | 'reference'
-  | 'calibration'
-  | 'calibration-code'
-  | 'peer'
-  | 'ours'
-  | 'variant'
-  | 'layer';
+  'baseline' | 'reference' | 'calibration' | 'calibration-code' | 'peer' | 'ours' | 'variant' | 'layer';
 
 export interface ClientConfig {
   name: string;
