@@ -129,10 +129,11 @@ function sinkPath(setup: ClientSetup): string {
 
 /**
  * The configurations of the cost benchmarks: bare axios, three controls with none of our code (a plain key
- * header; CPU alone, in one small loop; about as much CPU spent in many distinct functions), the three peers as their READMEs set them up, our whole
- * pipeline (retry, idempotency, an in-memory rate limiter that is never reached, a dead-letter queue with a
- * file sink), the same with the token-bucket limiter instead of the default sliding log, each of our layers
- * alone, and core's layer dispatch with one layer that does nothing (the floor every layer pays).
+ * header; CPU alone, in one small loop; a few µs of CPU spread over many distinct functions), the three peers
+ * as their READMEs set them up, our whole pipeline (retry, idempotency, an in-memory rate limiter that is never
+ * reached, a dead-letter queue with a file sink), the same with the token-bucket limiter instead of the default
+ * sliding log, each of our layers alone, and core's layer dispatch with one layer that does nothing (the floor
+ * every layer pays).
  */
 export const COST_CONFIGS: ClientConfig[] = [
   { name: 'bare axios', group: 'baseline', create: base },
@@ -172,7 +173,7 @@ export const COST_CONFIGS: ClientConfig[] = [
     },
   },
   {
-    // The second control: about as much CPU as the four layers take in a warm loop, spent in many distinct
+    // The second control: no more CPU than the four layers take in a warm loop (1a), spread over many distinct
     // functions. Against the row above it tells what the amount of code a request runs through costs from what
     // its CPU costs. (Core's promise steps have a control of their own: its layer dispatch with an empty layer.)
     name: `bare axios + an interceptor that calls ${CODE_CALIBRATION_FUNCTIONS} distinct small functions (a calibration)`,

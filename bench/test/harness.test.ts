@@ -8,6 +8,9 @@ import { busiestWindow, leastSquaresSlope, meanWindowOccupancy, median, percenti
 import { articleDelay, axiosRetryExponentialDelay, simulateHerd, type HerdPolicy } from '../src/herd';
 import { ServerHost } from '../src/servers/server-host';
 import type { BenchmarkResult } from '../src/benchmark';
+import { startChild } from '../src/child-process';
+import { CODE_CALIBRATION_FUNCTIONS, costConfig } from '../src/clients';
+import type { ThroughputProbeRequest, ThroughputProbeResult } from '../src/clients/cost-probe-options';
 
 describe('statistics', () => {
   it('median, spread and percentile', () => {
@@ -120,6 +123,50 @@ describe('the server process', () => {
       await host.stop();
     }
   }, 30_000);
+});
+
+describe('the throughput probe', () => {
+  it("counts the functions a POST runs beyond bare axios's: the code calibration's own, each once per request", async () => {
+    const host = await ServerHost.start();
+    const probe = startChild(path.join(__dirname, '..', 'src', 'clients', 'throughput-probe.ts'), {
+      name: 'throughput probe (test)',
+      nodeFlags: ['--expose-gc'],
+    });
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-probe-test-'));
+    try {
+      const server = await host.plainServer();
+      await probe.ready;
+      const configuration = costConfig(
+        `bare axios + an interceptor that calls ${CODE_CALIBRATION_FUNCTIONS} distinct small functions (a calibration)`,
+      );
+      const result = await probe.call<ThroughputProbeResult>(
+        'measure',
+        {
+          configuration: configuration.name,
+          serverUrl: server.url,
+          concurrency: 4,
+          batch: 20,
+          batches: 2,
+          warmUp: 20,
+          directory,
+          countFunctions: true,
+        } satisfies ThroughputProbeRequest,
+        60_000,
+      );
+      expect(result.bare).toHaveLength(2);
+      expect(result.configuration).toHaveLength(2);
+      // Bare axios's POST over HTTP runs hundreds of functions of axios and Node.
+      expect(result.functions!.bare).toBeGreaterThan(100);
+      // The calibration's functions, plus the few around them (its interceptor, axios calling it): not bare's.
+      expect(result.functions!.beyondBare).toBeGreaterThanOrEqual(CODE_CALIBRATION_FUNCTIONS);
+      expect(result.functions!.beyondBare).toBeLessThan(CODE_CALIBRATION_FUNCTIONS + 20);
+      await host.close(server);
+    } finally {
+      await probe.stop();
+      await host.stop();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 function expectWellFormed(result: BenchmarkResult): void {
