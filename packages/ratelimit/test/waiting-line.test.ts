@@ -182,6 +182,29 @@ describe('attachRateLimit: waiting through axios', () => {
     expect(adapter.calls).toHaveLength(0);
   });
 
+  it("a custom limiter whose permit throws as it is given back still leaves the caller axios's cancel", async () => {
+    const adapter = stubAdapter(() => ({ status: 200 }));
+    const api = axios.create({ baseURL: 'https://api.example.test', adapter });
+    const source = axios.CancelToken.source();
+    attachRateLimit(api, {
+      limiter: {
+        async acquire() {
+          source.cancel('too late');
+          return {
+            complete() {
+              throw new Error('bookkeeping broke');
+            },
+          };
+        },
+        pause() {},
+      },
+    });
+    const error = await api.get('/late', { cancelToken: source.token }).catch((caught: unknown) => caught);
+    expect(axios.isCancel(error)).toBe(true);
+    expect((error as Error).message).toBe('too late');
+    expect(adapter.calls).toHaveLength(0);
+  });
+
   it('maxQueue overflow rejects at once with ERR_RATE_LIMITED carrying the failure summary and the config', async () => {
     const { api, adapter } = instance(1);
     await api.get('/first');
