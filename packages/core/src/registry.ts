@@ -147,6 +147,8 @@ function runRequest(
   let current = config;
   for (let index = 0; index < layers.length; index++) {
     const result = layers[index].request!(current);
+    // Most steps hand back the config they were given: that needs no thenable check.
+    if (result === current) continue;
     if (isThenable(result)) return continueRequest(registry, result, index + 1);
     current = result;
   }
@@ -184,6 +186,7 @@ function runFulfilled(registry: Registry, response: AxiosResponse): AxiosRespons
     } catch (error) {
       return chainFrom(layers, Promise.reject(error), index + 1);
     }
+    if (result === current) continue;
     if (isThenable(result)) return chainFrom(layers, result, index + 1);
     current = result;
   }

@@ -77,6 +77,11 @@ function originOfAuthority(prefix: string): string {
   return origin;
 }
 
+const SLASH = 0x2f;
+/** The last http(s) baseURL a relative url was joined to, and its origin: the fast path of `requestOrigin`. */
+let lastPathBase: string | undefined;
+let lastPathBaseOrigin = '';
+
 /** The authority prefix the request's origin follows from, when the config has one of the usual shapes. */
 function usualAuthority(config: AxiosRequestConfig): string | undefined {
   const { baseURL, url, allowAbsoluteUrls } = config;
@@ -96,8 +101,25 @@ function usualAuthority(config: AxiosRequestConfig): string | undefined {
  * anything else builds the full URL the way axios does.
  */
 export function requestOrigin(config: AxiosRequestConfig): string {
+  const { baseURL, url, allowAbsoluteUrls } = config;
+  // A path (PLAIN_RELATIVE's first branch: one `/`, not two) joins any string baseURL, so under an http(s)
+  // baseURL its origin is that baseURL's: the commonest shape of all is answered without either pattern.
+  const isPath =
+    typeof url === 'string' &&
+    url.charCodeAt(0) === SLASH &&
+    url.charCodeAt(1) !== SLASH &&
+    (allowAbsoluteUrls === undefined || typeof allowAbsoluteUrls === 'boolean');
+  if (isPath && lastPathBase !== undefined && baseURL === lastPathBase) return lastPathBaseOrigin;
   const authority = usualAuthority(config);
-  if (authority !== undefined) return originOfAuthority(authority);
+  if (authority !== undefined) {
+    const origin = originOfAuthority(authority);
+    // Here a path's authority is the baseURL's own (a path always joins a non-empty string baseURL).
+    if (isPath && typeof baseURL === 'string' && baseURL !== '') {
+      lastPathBase = baseURL;
+      lastPathBaseOrigin = origin;
+    }
+    return origin;
+  }
   try {
     return new URL(requestUrl(config)).origin;
   } catch {

@@ -133,4 +133,36 @@ describe('requestOrigin', () => {
       { numRuns: 10_000 },
     );
   });
+
+  it('answers a run of requests under a few baseURLs as parsing would, whatever was asked before (property)', () => {
+    // Few baseURLs, so a path under the one asked last (answered from the last baseURL's origin) comes up
+    // often, between requests of every other shape.
+    const fewBases = fc.constantFrom(
+      'https://api.example.com/v1',
+      'https://API.example.com:443',
+      'http://127.0.0.1:8080/',
+      'http:',
+      'https:/x',
+      'ftp://files.example',
+      '/relative-base',
+      '',
+      undefined,
+    );
+    const fewUrls = fc.oneof(relative, fc.constantFrom('/', '/\\evil.example', '//x.example/y', '/a//b'), absolute);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fewBases, fc.option(fewUrls, { nil: undefined }), fc.constantFrom(undefined, true, false)), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        (requests) => {
+          for (const [baseURL, url, allowAbsoluteUrls] of requests) {
+            const config: AxiosRequestConfig = { baseURL, url, allowAbsoluteUrls };
+            expect(requestOrigin(config)).toBe(fullOrigin(config));
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
 });

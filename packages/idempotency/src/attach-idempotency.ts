@@ -49,7 +49,11 @@ function writeHeader(config: AxiosRequestConfig, name: string, value: string | u
 
 /** The name a header is stored under, found case-insensitively, or `undefined`. */
 function headerNameIn(headers: object, lowerName: string): string | undefined {
-  for (const existing of Object.keys(headers)) if (existing.toLowerCase() === lowerName) return existing;
+  for (const existing of Object.keys(headers)) {
+    // Only a name of the same length can match (no non-ASCII character lower-cases into ASCII of another
+    // length): the others are not lower-cased, which would copy each one.
+    if (existing.length === lowerName.length && existing.toLowerCase() === lowerName) return existing;
+  }
   return undefined;
 }
 
@@ -108,12 +112,31 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
     options.guard === false ? undefined : 'check' in options.guard ? options.guard : createReuseGuard(options.guard);
 
   const lowerHeaderName = options.headerName.toLowerCase();
+  // axios lower-cases `config.method` before any interceptor runs; other spellings take the general path.
+  const freshKeyMethods = new Set(options.methods.map((method) => method.toLowerCase()));
 
   return (config) => {
     // One pass over the header names answers "is it there in any case?" for both reading and writing.
     const headers = config.headers as Headers;
     const found = typeof headers === 'object' && headers !== null ? headerNameIn(headers, lowerHeaderName) : undefined;
     const headerPresent = found !== undefined;
+    if (
+      !headerPresent &&
+      config.resilience?.idempotencyKey === undefined &&
+      freshKeyMethods.has(config.method as string) &&
+      typeof (headers as { set?: unknown } | undefined)?.set === 'function'
+    ) {
+      // The commonest case by far, the first attempt of a write with no key from anywhere, in short: what
+      // the general path below decides for it, without its lookups. A key made here belongs to one operation
+      // by construction, so the reuse guard (for keys from outside) has nothing to check. `AxiosHeaders` keeps
+      // each header as an own property under the name it was set with, so with no such header in any case,
+      // assigning the property is what `set` would do.
+      const fresh = generateKey(options);
+      (config.resilience ??= {}).idempotencyKey = fresh;
+      (headers as Record<string, unknown>)[options.headerName] =
+        options.format === 'raw' ? fresh : formatIdempotencyKey(fresh, options.format);
+      return config;
+    }
     const headerOff = headerPresent && (headers as Record<string, unknown>)[found] === false;
     const chosen = chooseKey(config, options, headerPresent, headerOff);
     if (chosen === false) {
@@ -122,19 +145,10 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
     }
     if (chosen === undefined) return config;
     if (typeof chosen === 'object') {
-      // A key made here belongs to one operation by construction: the guard is for keys that come from
-      // outside (a caller's, a replay's), so a fresh key is neither fingerprinted nor remembered. Nor can
-      // a header carry it yet (chooseKey found none), so it is written straight away.
+      // A fresh key, with plain-object headers or an upper-case method (hand-wired configs): as above, but
+      // written through `writeHeader`, which knows plain objects.
       (config.resilience ??= {}).idempotencyKey = chosen.fresh;
-      const value = formatIdempotencyKey(chosen.fresh, options.format);
-      // `AxiosHeaders` keeps each header as an own property under the name it was set with, so when no
-      // header of that name exists in any case, assigning the property is what `set` would do, minus the
-      // lookups and checks a generated key does not need.
-      if (!headerPresent && typeof (headers as { set?: unknown } | undefined)?.set === 'function') {
-        (headers as Record<string, unknown>)[options.headerName] = value;
-      } else {
-        writeHeader(config, options.headerName, value);
-      }
+      writeHeader(config, options.headerName, formatIdempotencyKey(chosen.fresh, options.format));
       return config;
     }
     const key = chosen;

@@ -308,6 +308,29 @@ describe('createIdempotencyInterceptors', () => {
     await instance.post('https://api.test/charges', {});
     expect(sentKey(adapter.calls[0])).toBe('hand-wired');
   });
+
+  it('gives a config built by hand (plain headers, an upper-case method) the same fresh key axios configs get', () => {
+    const [handler] = createIdempotencyInterceptors({ format: 'structured' }).request;
+    const viaAxios = handler({
+      method: 'post',
+      url: '/charges',
+      headers: new AxiosHeaders({ Accept: 'application/json' }),
+    } as InternalAxiosRequestConfig) as InternalAxiosRequestConfig;
+    const byHand = handler({
+      method: 'POST',
+      url: '/charges',
+      headers: { accept: 'application/json', 'IDEMPOTENCY-KEY': '' },
+    } as unknown as InternalAxiosRequestConfig) as InternalAxiosRequestConfig;
+    for (const config of [viaAxios, byHand]) {
+      const key = getResilience(config).idempotencyKey as string;
+      expect(key).toMatch(UUID_V4);
+      // One header, whatever case an empty one the caller left had, carrying the quoted key.
+      const keyHeaders = Object.keys(config.headers).filter((name) => name.toLowerCase() === 'idempotency-key');
+      expect(keyHeaders).toEqual(['Idempotency-Key']);
+      expect((config.headers as Record<string, unknown>)['Idempotency-Key']).toBe(`"${key}"`);
+    }
+    expect(getResilience(viaAxios).idempotencyKey).not.toBe(getResilience(byHand).idempotencyKey);
+  });
 });
 
 describe('wasReplayed', () => {

@@ -68,7 +68,7 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
   type StateWithPermit = { [slot: symbol]: InFlight | undefined };
 
   function keyFor(config: AxiosRequestConfig): string {
-    const override = getResilience(config).rateLimitKey;
+    const override = config.resilience?.rateLimitKey;
     if (typeof override === 'string' && override.length > 0) return override;
     return String(resolved.key(config));
   }

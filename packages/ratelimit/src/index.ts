@@ -35,7 +35,7 @@ export {
   type StoreErrorState,
 } from './upstash-limiter';
 export type { UpstashRatelimitLike, UpstashRedisLike, UpstashLimitResponse } from './upstash-types';
-export { SlidingLog, type StampAt, type LogEntry, type SlidingLogVerdict } from './sliding-log';
+export { SlidingLog, type StampAt, type LogEntry, type SendSettler, type SlidingLogVerdict } from './sliding-log';
 export { TokenBucket, type TokenBucketVerdict } from './token-bucket';
 export { FixedWindow, type FixedWindowVerdict } from './fixed-window';
 export { learnedPause, type LearnedPause } from './learn-from-headers';

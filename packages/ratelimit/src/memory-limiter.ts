@@ -12,7 +12,7 @@ import {
 } from '@axios-resilience/core';
 import { FixedWindow } from './fixed-window';
 import { NO_OP_PERMIT, type AcquireOptions, type RateLimiter, type RateLimitPermit } from './limiter';
-import { SlidingLog, type StampAt } from './sliding-log';
+import { SlidingLog, type LogEntry, type SendSettler, type StampAt } from './sliding-log';
 import { TokenBucket } from './token-bucket';
 import { WaitLine, type GateAnswer } from './wait-line';
 
@@ -145,6 +145,8 @@ export function resolveMemoryLimiterOptions(
 
 interface KeyAlgorithm {
   take(now: number): GateAnswer<RateLimitPermit>;
+  /** `take` for the fast path: the permit, or `undefined` when none is free, with no verdict object made. */
+  grant(now: number): RateLimitPermit | undefined;
   isIdle(now: number): boolean;
 }
 
@@ -181,6 +183,7 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
           const verdict = bucket.take(at);
           return verdict.granted ? { granted: true, permit: NO_OP_PERMIT } : verdict;
         },
+        grant: (at) => (bucket.take(at).granted ? NO_OP_PERMIT : undefined),
         isIdle: (at) => bucket.isIdle(at),
       };
     }
@@ -191,23 +194,29 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
           const verdict = window.take(at);
           return verdict.granted ? { granted: true, permit: NO_OP_PERMIT } : verdict;
         },
+        grant: (at) => (window.take(at).granted ? NO_OP_PERMIT : undefined),
         isIdle: (at) => window.isIdle(at),
       };
     }
     const log = new SlidingLog(limit, intervalMs, marginMs, stampAt, maxHoldMs);
+    // Stamped at the response, the log's entry is the permit itself: its `complete()` lands here.
+    const settler: SendSettler = {
+      settle(entry) {
+        log.complete(entry, clock.now());
+        line.wake(key);
+      },
+    };
+    const grant = (at: number): RateLimitPermit | undefined => {
+      const entry = log.grant(at, settler);
+      if (entry === undefined) return undefined;
+      return stampAt === 'send' ? NO_OP_PERMIT : (entry as LogEntry & RateLimitPermit);
+    };
     return {
       take: (at) => {
-        const verdict = log.take(at);
-        if (!verdict.granted) return verdict;
-        if (stampAt === 'send') return { granted: true, permit: NO_OP_PERMIT };
-        const permit: RateLimitPermit = {
-          complete() {
-            log.complete(verdict.entry, clock.now());
-            line.wake(key);
-          },
-        };
-        return { granted: true, permit };
+        const permit = grant(at);
+        return permit !== undefined ? { granted: true, permit } : { granted: false, retryAt: log.nextGrantAt(at) };
       },
+      grant,
       isIdle: (at) => log.isIdle(at),
     };
   }
@@ -219,21 +228,31 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
     for (const [key, until] of pauses) if (until <= now) pauses.delete(key);
   }
 
-  /** The gate: synchronous, so `tryAcquire` can ask it directly. */
-  function tryTake(key: string): GateAnswer<RateLimitPermit> {
-    const now = clock.now();
+  /** The epoch ms until which `key` is paused at `now`, or `undefined`; a pause that has ended is dropped. */
+  function pauseAt(key: string, now: number): number | undefined {
     const pausedUntil = pauses.get(key);
-    if (pausedUntil !== undefined) {
-      if (pausedUntil > now) return { granted: false, retryAt: pausedUntil };
-      pauses.delete(key);
-    }
+    if (pausedUntil === undefined) return undefined;
+    if (pausedUntil > now) return pausedUntil;
+    pauses.delete(key);
+    return undefined;
+  }
+
+  function stateOf(key: string, now: number): KeyAlgorithm {
     let state = states.get(key);
     if (!state) {
       if (states.size >= SWEEP_AT_KEYS) sweep(now);
       state = createState(key, now);
       states.set(key, state);
     }
-    return state.take(now);
+    return state;
+  }
+
+  /** The gate: synchronous, so a line's head is served without a promise. */
+  function tryTake(key: string): GateAnswer<RateLimitPermit> {
+    const now = clock.now();
+    const pausedUntil = pauseAt(key, now);
+    if (pausedUntil !== undefined) return { granted: false, retryAt: pausedUntil };
+    return stateOf(key, now).take(now);
   }
 
   // The sliding log's permits wake this line when a slot frees; they run only after it exists.
@@ -255,8 +274,10 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
     tryAcquire(key: string) {
       // First in, first out: while anyone waits on the key, a newcomer joins the line behind them.
       if (line.waiting(key) > 0) return undefined;
-      const answer = tryTake(key);
-      return answer.granted ? answer.permit : undefined;
+      const now = clock.now();
+      // Most limiters are never paused: then not even the map of pauses is looked in.
+      if (pauses.size > 0 && pauseAt(key, now) !== undefined) return undefined;
+      return (states.get(key) ?? stateOf(key, now)).grant(now);
     },
     pause(key: string, untilMs: number) {
       if (!Number.isFinite(untilMs)) return;

@@ -88,10 +88,11 @@ export interface ResolvedRateLimitOptions {
   clock: Clock;
 }
 
-/** The request's origin, or `'unknown'` for a relative URL with no base. */
-export function originKey(config: AxiosRequestConfig): string {
-  return requestOrigin(config);
-}
+/**
+ * The request's origin, or `'unknown'` for a relative URL with no base. Core's `requestOrigin` itself, not a
+ * wrapper around it: the default key runs on every request.
+ */
+export const originKey: (config: AxiosRequestConfig) => string = requestOrigin;
 
 /** Every default but the limiter, which has none: the right limit is the upstream's. */
 export const DEFAULT_RATE_LIMIT_OPTIONS = Object.freeze({

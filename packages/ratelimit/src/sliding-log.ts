@@ -63,13 +63,37 @@ class StampQueue {
   }
 }
 
-/** A send in flight, linked into the log's grant-ordered list so leaving it costs no search. */
+/** Told when a send's answer is in; see `SlidingLog.grant`. */
+export interface SendSettler {
+  settle(entry: LogEntry): void;
+}
+
+/**
+ * A send in flight, linked into the log's grant-ordered list so leaving it costs no search. It is also the
+ * send's permit: `complete()` tells its settler, so granting a send allocates this one object only.
+ */
 class PendingSend implements LogEntry {
-  completedAt?: number;
-  older?: PendingSend;
-  newer?: PendingSend;
-  linked = true;
-  constructor(readonly grantedAt: number) {}
+  // Declared, not initialised as class fields: a field initialiser is a function of its own that every send
+  // would run before the constructor; the constructor sets every field, in one order, so all share a shape.
+  declare readonly grantedAt: number;
+  declare completedAt: number | undefined;
+  declare older: PendingSend | undefined;
+  declare newer: PendingSend | undefined;
+  declare linked: boolean;
+  declare private readonly settler: SendSettler | undefined;
+
+  constructor(grantedAt: number, settler: SendSettler | undefined) {
+    this.grantedAt = grantedAt;
+    this.settler = settler;
+    this.completedAt = undefined;
+    this.older = undefined;
+    this.newer = undefined;
+    this.linked = true;
+  }
+
+  complete(): void {
+    this.settler?.settle(this);
+  }
 }
 
 /**
@@ -110,23 +134,38 @@ export class SlidingLog {
     return entry.completedAt === undefined ? latest : Math.min(entry.completedAt, latest);
   }
 
+  /**
+   * Grants a send at `now` when fewer than `limit` sends count in the window: its entry, whose `complete()`
+   * calls `settler.settle(entry)` (stamped at the response; stamped at the send it has no `complete`).
+   * `undefined` when the window is full; `take` says when to ask again.
+   */
+  grant(now: number, settler?: SendSettler): LogEntry | undefined {
+    if (this.count(now) >= this.limit) return undefined;
+    if (this.stampAt === 'send') {
+      this.stamps.push(now);
+      return { grantedAt: now };
+    }
+    const entry = new PendingSend(now, settler);
+    this.link(entry);
+    return entry;
+  }
+
   /** Grants a send at `now` when fewer than `limit` sends count in the window, else says when to ask again. */
   take(now: number): SlidingLogVerdict {
-    if (this.count(now) < this.limit) {
-      if (this.stampAt === 'send') {
-        this.stamps.push(now);
-        return { granted: true, entry: { grantedAt: now } };
-      }
-      const entry = new PendingSend(now);
-      this.link(entry);
-      return { granted: true, entry };
-    }
+    const entry = this.grant(now);
+    if (entry !== undefined) return { granted: true, entry };
+    return { granted: false, retryAt: this.nextGrantAt(now) };
+  }
+
+  /** The earliest time a send could be granted, as the log stands at `now` (`now` itself when one is free). */
+  nextGrantAt(now: number): number {
+    if (this.count(now) < this.limit) return now;
     const span = this.intervalMs + this.marginMs;
     // Over the limit (the slow path): the oldest sends must leave the window until only limit - 1 remain.
     const counted = this.stamps.toArray();
     for (let entry = this.oldestPending; entry; entry = entry.newer) counted.push(this.stampOf(entry));
     counted.sort((a, b) => a - b);
-    return { granted: false, retryAt: counted[counted.length - this.limit] + span };
+    return counted[counted.length - this.limit] + span;
   }
 
   /** Marks a send's response as back: from now on it counts from this moment. */

@@ -1,4 +1,11 @@
-import { FixedWindow, memoryLimiter, SlidingLog, TokenBucket, type RateLimitPermit } from '@axios-resilience/ratelimit';
+import {
+  FixedWindow,
+  memoryLimiter,
+  SlidingLog,
+  TokenBucket,
+  type LogEntry,
+  type RateLimitPermit,
+} from '@axios-resilience/ratelimit';
 
 const START = Date.UTC(2030, 0, 1, 0, 0, 0); // a whole second, so epoch-aligned windows start at START
 
@@ -90,6 +97,45 @@ describe('SlidingLog bookkeeping', () => {
     for (const at of granted) {
       expect(granted.filter((other) => other > at - 1000 && other <= at).length).toBeLessThanOrEqual(100);
     }
+  });
+});
+
+describe('SlidingLog.grant (the fast path)', () => {
+  it("grants what take grants, refuses what take refuses, and nextGrantAt is take's retryAt", () => {
+    const byGrant = new SlidingLog(2, 1000, 25, 'response', 5000);
+    const byTake = new SlidingLog(2, 1000, 25, 'response', 5000);
+    const settled: unknown[] = [];
+    const settler = { settle: (entry: unknown) => settled.push(entry) };
+    for (const at of [START, START + 10, START + 20]) {
+      const entry = byGrant.grant(at, settler);
+      const verdict = byTake.take(at);
+      expect(entry !== undefined).toBe(verdict.granted);
+      if (!verdict.granted) expect(byGrant.nextGrantAt(at)).toBe(verdict.retryAt);
+    }
+    // Both in flight, each held from its grant for maxHoldMs: the first frees a slot 5 s + 1025 ms after it left.
+    expect(byGrant.nextGrantAt(START + 20)).toBe(START + 6025);
+  });
+
+  it('stamped at the response, the entry is the permit: complete() calls the settler with it, once per call', () => {
+    const log = new SlidingLog(1, 1000, 0, 'response', 5000);
+    const settled: unknown[] = [];
+    const settler = {
+      settle(completed: LogEntry) {
+        settled.push(completed);
+        log.complete(completed, START + 100);
+      },
+    };
+    const entry = log.grant(START, settler) as LogEntry & RateLimitPermit;
+    entry.complete();
+    entry.complete();
+    expect(settled).toEqual([entry, entry]);
+    expect(log.stampOf(entry)).toBe(START + 100);
+    // Without a settler (a log used on its own), complete() does nothing and the entry still counts.
+    const alone = log.grant(START + 2000) as LogEntry & RateLimitPermit;
+    alone.complete();
+    expect(log.count(START + 2000)).toBe(1);
+    // Stamped at the send, an entry is plain data: there is nothing to complete.
+    expect('complete' in (new SlidingLog(1, 1000, 0, 'send').grant(START) as object)).toBe(false);
   });
 });
 

@@ -71,7 +71,7 @@ function createHandlers(instance: AxiosInstance, resolved: ResolvedRetryOptions)
   }
 
   const onFulfilled = (response: AxiosResponse): AxiosResponse => {
-    creditFirstAttempt(getResilience(response.config).attempt);
+    if (budget) creditFirstAttempt(response.config?.resilience?.attempt);
     return response;
   };
 
