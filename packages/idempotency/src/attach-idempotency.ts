@@ -47,16 +47,6 @@ function writeHeader(config: AxiosRequestConfig, name: string, value: string | u
   config.headers = plain as AxiosRequestConfig['headers'];
 }
 
-/** The name a header is stored under, found case-insensitively, or `undefined`. */
-function headerNameIn(headers: object, lowerName: string): string | undefined {
-  for (const existing of Object.keys(headers)) {
-    // Only a name of the same length can match (no non-ASCII character lower-cases into ASCII of another
-    // length): the others are not lower-cased, which would copy each one.
-    if (existing.length === lowerName.length && existing.toLowerCase() === lowerName) return existing;
-  }
-  return undefined;
-}
-
 function generateKey(options: ResolvedIdempotencyOptions): string {
   let key: unknown;
   try {
@@ -116,9 +106,20 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
   const freshKeyMethods = new Set(options.methods.map((method) => method.toLowerCase()));
 
   return (config) => {
-    // One pass over the header names answers "is it there in any case?" for both reading and writing.
+    // One pass over the header names answers "is it there in any case?" for both reading and writing. It
+    // runs on every request, so it is written out here rather than called.
     const headers = config.headers as Headers;
-    const found = typeof headers === 'object' && headers !== null ? headerNameIn(headers, lowerHeaderName) : undefined;
+    let found: string | undefined;
+    if (typeof headers === 'object' && headers !== null) {
+      for (const existing of Object.keys(headers)) {
+        // Only a name of the same length can match (no non-ASCII character lower-cases into ASCII of another
+        // length): the others are not lower-cased, which would copy each one.
+        if (existing.length === lowerHeaderName.length && existing.toLowerCase() === lowerHeaderName) {
+          found = existing;
+          break;
+        }
+      }
+    }
     const headerPresent = found !== undefined;
     if (
       !headerPresent &&
@@ -137,7 +138,7 @@ function createRequestHandler(options: ResolvedIdempotencyOptions): RequestHandl
         options.format === 'raw' ? fresh : formatIdempotencyKey(fresh, options.format);
       return config;
     }
-    const headerOff = headerPresent && (headers as Record<string, unknown>)[found] === false;
+    const headerOff = found !== undefined && (headers as Record<string, unknown>)[found] === false;
     const chosen = chooseKey(config, options, headerPresent, headerOff);
     if (chosen === false) {
       writeHeader(config, options.headerName, undefined);

@@ -85,10 +85,11 @@ export interface ResolvedIdempotencyOptions {
   clock: Clock;
 }
 
-/** A fresh uuid v4. Reads the generator at call time, so tests may mock `uuid`. */
-export function defaultGenerateKey(): string {
-  return uuidv4();
-}
+/**
+ * A fresh uuid v4: `uuid`'s own generator, not a wrapper around it, since it runs on every write (it calls the
+ * platform's `crypto.randomUUID` where there is one).
+ */
+export const defaultGenerateKey: () => string = uuidv4 as () => string;
 
 /**
  * The defaults in one place: a uuid v4 key for POST, PUT, PATCH and DELETE, sent raw in `Idempotency-Key`,

@@ -203,7 +203,7 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
     const settler: SendSettler = {
       settle(entry) {
         log.complete(entry, clock.now());
-        line.wake(key);
+        if (!line.empty) line.wake(key);
       },
     };
     const grant = (at: number): RateLimitPermit | undefined => {
@@ -273,7 +273,7 @@ export function memoryLimiter(options: MemoryLimiterOptions): MemoryLimiter {
     },
     tryAcquire(key: string) {
       // First in, first out: while anyone waits on the key, a newcomer joins the line behind them.
-      if (line.waiting(key) > 0) return undefined;
+      if (!line.empty && line.waiting(key) > 0) return undefined;
       const now = clock.now();
       // Most limiters are never paused: then not even the map of pauses is looked in.
       if (pauses.size > 0 && pauseAt(key, now) !== undefined) return undefined;

@@ -146,7 +146,12 @@ export class SlidingLog {
       return { grantedAt: now };
     }
     const entry = new PendingSend(now, settler);
-    this.link(entry);
+    // Linked in at the newest end (written out: this runs on every send).
+    entry.older = this.newestPending;
+    if (this.newestPending) this.newestPending.newer = entry;
+    else this.oldestPending = entry;
+    this.newestPending = entry;
+    this.pendingCount += 1;
     return entry;
   }
 
@@ -174,7 +179,9 @@ export class SlidingLog {
     entry.completedAt = now;
     if (entry instanceof PendingSend && entry.linked) {
       this.unlink(entry);
-      this.stamps.push(this.stampOf(entry));
+      // `stampOf` for a send answered at `now` (written out: this runs on every answer).
+      const latest = entry.grantedAt + this.maxHoldMs;
+      this.stamps.push(now < latest ? now : latest);
     }
   }
 
@@ -193,14 +200,6 @@ export class SlidingLog {
   /** True when no send counts in the window: the key's state may be dropped. */
   isIdle(now: number): boolean {
     return this.count(now) === 0;
-  }
-
-  private link(entry: PendingSend): void {
-    entry.older = this.newestPending;
-    if (this.newestPending) this.newestPending.newer = entry;
-    else this.oldestPending = entry;
-    this.newestPending = entry;
-    this.pendingCount += 1;
   }
 
   private unlink(entry: PendingSend): void {

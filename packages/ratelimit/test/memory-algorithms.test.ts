@@ -76,6 +76,16 @@ describe('SlidingLog bookkeeping', () => {
     expect(log.isIdle(START + 2200)).toBe(true);
   });
 
+  it('an answer that comes back after maxHoldMs counts from maxHoldMs after its grant, not from its arrival', () => {
+    const log = new SlidingLog(1, 1000, 0, 'response', 3000);
+    const late = log.grant(START);
+    if (!late) throw new Error('expected a token');
+    log.complete(late, START + 5000);
+    expect(log.stampOf(late)).toBe(START + 3000);
+    // Counted from START + 3000, so its window has passed by START + 4000, and so by the time it came back.
+    expect(log.take(START + 5000).granted).toBe(true);
+  });
+
   it("keeps an exact count over many windows, far past the stamp queue's first capacity", () => {
     const log = new SlidingLog(100, 1000, 0, 'response', 60_000);
     const granted: number[] = [];

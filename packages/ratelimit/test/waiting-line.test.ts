@@ -2,6 +2,7 @@ import axios from 'axios';
 import { getFailureSummary, isRateLimitedError, registerLayer, REQUEST_STAGE } from '@axios-resilience/core';
 import { attachRateLimit, memoryLimiter } from '@axios-resilience/ratelimit';
 import { stubAdapter } from '@axios-resilience/testkit';
+import { WaitLine } from '../src/wait-line';
 
 const START = Date.UTC(2030, 0, 1);
 
@@ -22,6 +23,30 @@ describe('the waiting line of a limiter', () => {
     await jest.advanceTimersByTimeAsync(1000);
     await Promise.all(all);
     expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('says it is empty exactly while no key has a line, which lets the limiter skip its lookups', async () => {
+    let open = false;
+    const line = new WaitLine<string>(
+      {
+        tryTake: () => (open ? { granted: true, permit: 'token' } : { granted: false, retryAt: Infinity }),
+        discard: () => {},
+      },
+      { now: () => Date.now(), setTimeout, clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout) },
+    );
+    expect(line.empty).toBe(true);
+    const controller = new AbortController();
+    const first = line.acquire('a', { maxWaitMs: 10_000 });
+    const second = line.acquire('b', { maxWaitMs: 10_000, signal: controller.signal });
+    expect(line.empty).toBe(false);
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ code: 'ERR_CANCELED' });
+    // Key b's line is gone, key a's is not.
+    expect(line.empty).toBe(false);
+    open = true;
+    line.wake('a');
+    await expect(first).resolves.toBe('token');
+    expect(line.empty).toBe(true);
   });
 
   it('wakes on time where long timers fire late in proportion to their length', async () => {
