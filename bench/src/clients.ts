@@ -25,6 +25,15 @@ import { collectGarbage } from './gc';
  */
 export const CALIBRATION_MICROSECONDS = 4;
 
+/**
+ * Whether a run of 1a measured what it set out to: the calibration burns a known `CALIBRATION_MICROSECONDS`, so
+ * its reading (µs beyond bare axios) must come out within half of that. Far off, the machine's disturbance (other
+ * work, a throttled core) outweighed the few µs the bar is about, and that run cannot judge a bar this close.
+ */
+export function calibrationReadsTrue(extraMicroseconds: number): boolean {
+  return Math.abs(extraMicroseconds - CALIBRATION_MICROSECONDS) <= CALIBRATION_MICROSECONDS / 2;
+}
+
 /** Spins for `microseconds`: the calibration's stand-in for a layer's work, CPU and nothing else (one small loop). */
 function burnCpu(microseconds: number): void {
   const until = performance.now() + microseconds / 1000;

@@ -9,7 +9,7 @@ import { articleDelay, axiosRetryExponentialDelay, simulateHerd, type HerdPolicy
 import { ServerHost } from '../src/servers/server-host';
 import type { BenchmarkResult } from '../src/benchmark';
 import { startChild } from '../src/child-process';
-import { CODE_CALIBRATION_FUNCTIONS, costConfig } from '../src/clients';
+import { CALIBRATION_MICROSECONDS, calibrationReadsTrue, CODE_CALIBRATION_FUNCTIONS, costConfig } from '../src/clients';
 import type { ThroughputProbeRequest, ThroughputProbeResult } from '../src/clients/cost-probe-options';
 
 describe('statistics', () => {
@@ -56,6 +56,17 @@ describe('statistics', () => {
     expect(busiestWindow([0, 10, 999, 1000, 1001], 1000)).toBe(4);
     expect(busiestWindow([0, 1000, 2000], 1000)).toBe(1);
     expect(busiestWindow([], 1000)).toBe(0);
+  });
+});
+
+describe("1a's calibration check", () => {
+  it('trusts a run whose calibration reads near its known cost, and no run where it reads far off', () => {
+    expect(calibrationReadsTrue(CALIBRATION_MICROSECONDS)).toBe(true);
+    // What axios spends calling one more interceptor comes on top: a run read +4.8 µs.
+    expect(calibrationReadsTrue(CALIBRATION_MICROSECONDS + 0.8)).toBe(true);
+    // A run on a disturbed machine read +0.0 µs: the 4 µs drowned in the noise.
+    expect(calibrationReadsTrue(0)).toBe(false);
+    expect(calibrationReadsTrue(CALIBRATION_MICROSECONDS * 2.5)).toBe(false);
   });
 });
 
