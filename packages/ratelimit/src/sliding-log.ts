@@ -65,6 +65,7 @@ class StampQueue {
 
 /** Told when a send's answer is in; see `SlidingLog.grant`. */
 export interface SendSettler {
+  /** The answer to `entry`'s send is in: stamp it (`SlidingLog.complete`) and let waiters know a slot may be free. */
   settle(entry: LogEntry): void;
 }
 
