@@ -190,6 +190,31 @@ describe('backoff and limits', () => {
   });
 });
 
+describe('the retry budget through the layer', () => {
+  it("earns retries from first attempts only: a retry's own success adds nothing", async () => {
+    // Each URL fails its first attempt with a 503 and answers 200 after; '/ok' always answers 200.
+    const calls = new Map<string, number>();
+    const adapter = stubAdapter((config) => {
+      const seen = (calls.get(config.url!) ?? 0) + 1;
+      calls.set(config.url!, seen);
+      return { status: config.url === '/ok' || seen > 1 ? 200 : 503 };
+    });
+    const instance = axios.create({ adapter });
+    // No refill over time: tokens come from first attempts alone, half a token each.
+    attachRetry(instance, { jitter: 'none', retryBudget: { minPerSecond: 0, ratio: 0.5, maxTokens: 10 } });
+    for (let index = 0; index < 4; index++) await instance.get('/ok');
+    // Two tokens. Each flaky operation earns half a token (its failed first attempt) and spends one on its
+    // retry, so the fifth finds the budget empty. Were a retry's success credited too, each would earn its
+    // token back and the budget would never run out.
+    const outcomes: string[] = [];
+    for (let index = 1; index <= 5; index++) {
+      const { value, error } = await runWithFakeTime(() => instance.get(`/flaky-${index}`));
+      outcomes.push(value ? `ok after ${calls.get(`/flaky-${index}`)}` : getFailureSummary(error)!.reason);
+    }
+    expect(outcomes).toEqual(['ok after 2', 'ok after 2', 'ok after 2', 'ok after 2', 'budget-exhausted']);
+  });
+});
+
 describe('what is retried', () => {
   it('never retries a POST without an idempotency key, and retries one with a key', async () => {
     const bare = scriptedInstance([{ status: 503 }]);
