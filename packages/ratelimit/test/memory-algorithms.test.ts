@@ -250,6 +250,25 @@ describe('memoryLimiter with fake timers', () => {
     expect(grantedAt).toEqual([700, 700, 1000, 1000, 2000]);
   });
 
+  it.each(['sliding-log', 'token-bucket', 'fixed-window'] as const)(
+    'tryAcquire (%s) grants the budget, then nothing until it is renewed',
+    (algorithm) => {
+      const limiter = memoryLimiter({ limit: 3, intervalMs: 1000, algorithm });
+      const grantedAt = (at: number) => {
+        jest.setSystemTime(at);
+        const permits = Array.from({ length: 5 }, () => limiter.tryAcquire('k')).filter(
+          (permit) => permit !== undefined,
+        );
+        // Answered at once, so a send stamped at its response counts from now.
+        for (const permit of permits) permit.complete();
+        return permits.length;
+      };
+      expect(grantedAt(START + 10)).toBe(3);
+      expect(grantedAt(START + 200)).toBe(0);
+      expect(grantedAt(START + 1100)).toBe(3);
+    },
+  );
+
   it('tryAcquire grants at once when a token is free, and never ahead of a request already waiting', async () => {
     const limiter = memoryLimiter({ limit: 1, intervalMs: 1000, stampAt: 'send' });
     expect(limiter.tryAcquire('k')).toBeDefined();
