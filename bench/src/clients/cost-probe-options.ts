@@ -41,6 +41,11 @@ export interface ThroughputProbeRequest {
   warmUp: number;
   /** Also count the functions the configuration's POSTs run that bare axios's never do (after the timed batches). */
   countFunctions: boolean;
+  /**
+   * POSTs per instance whose function calls are counted: a function counts when every one of them called it.
+   * @default 200
+   */
+  countedPosts?: number;
   /** Where a dead-letter file sink may write (it writes nothing when nothing fails). */
   directory: string;
 }

@@ -37,7 +37,7 @@ async function timedBatch(
   return { elapsedMicroseconds, cpuMicroseconds: used.user + used.system };
 }
 
-/** POSTs per instance whose function calls are counted. */
+/** POSTs per instance whose function calls are counted, unless the request says otherwise. */
 const COUNTED_POSTS = 200;
 
 /**
@@ -51,12 +51,13 @@ async function countFunctions(instances: AxiosInstance[], request: ThroughputPro
   try {
     await session.post('Profiler.enable');
     await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
-    /** Each function's calls during `COUNTED_POSTS` POSTs of `instance`. */
+    const counted = request.countedPosts ?? COUNTED_POSTS;
+    /** Each function's calls during `counted` POSTs of `instance`. */
     const callsBy = async (instance: AxiosInstance): Promise<Map<string, number>> => {
       // Taking the coverage resets the counts, so the next take holds only this instance's POSTs.
       await session.post('Profiler.takePreciseCoverage');
       // Past every index the timed batches used, so a caller's key (one per index) is never sent twice.
-      await timedBatch(instance, COUNTED_POSTS, request.concurrency, request.warmUp + request.batches * request.batch);
+      await timedBatch(instance, counted, request.concurrency, request.warmUp + request.batches * request.batch);
       const { result } = await session.post('Profiler.takePreciseCoverage');
       const calls = new Map<string, number>();
       for (const script of result) {
@@ -66,7 +67,7 @@ async function countFunctions(instances: AxiosInstance[], request: ThroughputPro
       return calls;
     };
     const everyRequest = (calls: Map<string, number>) =>
-      [...calls].filter(([, count]) => count >= COUNTED_POSTS).map(([fn]) => fn);
+      [...calls].filter(([, count]) => count >= counted).map(([fn]) => fn);
     const byBare = await callsBy(instances[0]);
     const byConfiguration = await callsBy(instances[1]);
     return {
