@@ -71,8 +71,7 @@ function createHandlers(instance: AxiosInstance, resolved: ResolvedRetryOptions)
   }
 
   const onFulfilled = (response: AxiosResponse): AxiosResponse => {
-    // `creditFirstAttempt`, written out: every answer passes here.
-    if (budget && (response.config?.resilience?.attempt ?? 1) === 1) budget.recordFirstAttempt();
+    creditFirstAttempt(response.config?.resilience?.attempt);
     return response;
   };
 
