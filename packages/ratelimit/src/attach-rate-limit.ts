@@ -141,7 +141,8 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
         permit = undefined;
       }
       if (permit !== undefined) {
-        hold(config, key, permit);
+        // `hold`, written out: this is the path nearly every request takes.
+        ((config.resilience ??= {}) as StateWithPermit)[permitSlot] = { key, permit };
         return config;
       }
     }
@@ -164,16 +165,13 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
     return entry.key;
   }
 
-  /** Pauses the key for as long as the answer asks, unless learning is off. */
+  /** Pauses the key for as long as the answer asks. Called for answers that may ask: a 429, or rate-limit headers. */
   function learn(
     config: AxiosRequestConfig | undefined,
     key: string | undefined,
     status: number,
     headers: HeaderSource,
   ) {
-    if (!resolved.learn) return;
-    // Most answers are neither a 429 nor carry a rate-limit header: they cost no clock read.
-    if (status !== 429 && !namesRateLimit(headers)) return;
     const now = clock.now();
     const pause = pauseFromHeaders(status, headers, now);
     if (!pause) return;
@@ -205,14 +203,22 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
 
   const onResponse = (response: AxiosResponse): AxiosResponse => {
     const key = settle(response.config);
-    learn(response.config, key, response.status, response.headers as HeaderSource);
+    const headers = response.headers as HeaderSource;
+    // Most answers are neither a 429 nor carry a rate-limit header: they cost no more than this check.
+    if (resolved.learn && (response.status === 429 || namesRateLimit(headers))) {
+      learn(response.config, key, response.status, headers);
+    }
     return response;
   };
 
   const onResponseError = (error: unknown): never => {
     if (axios.isAxiosError(error)) {
       const key = settle(error.config);
-      if (error.response) learn(error.config, key, error.response.status, error.response.headers as HeaderSource);
+      const answer = error.response;
+      const headers = answer?.headers as HeaderSource;
+      if (answer && resolved.learn && (answer.status === 429 || namesRateLimit(headers))) {
+        learn(error.config, key, answer.status, headers);
+      }
     }
     throw error;
   };

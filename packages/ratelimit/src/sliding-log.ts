@@ -180,7 +180,9 @@ export class SlidingLog {
     entry.completedAt = now;
     if (entry instanceof PendingSend && entry.linked) {
       this.unlink(entry);
-      this.stamps.push(this.stampOf(entry));
+      // `stampOf` for a send answered at `now` (written out: this runs on every answer).
+      const latest = entry.grantedAt + this.maxHoldMs;
+      this.stamps.push(now < latest ? now : latest);
     }
   }
 

@@ -65,12 +65,10 @@ function queueFullError(key: string, maxQueue: number): RateLimitedError {
 export class WaitLine<P> {
   private readonly lines = new Map<string, Line<P>>();
   /**
-   * True while no key has a line: nobody waits anywhere. Lets the limiter skip its per-request line lookups
-   * ("does anyone wait on this key?", "wake the key") in the common case.
+   * True while no key has a line: nobody waits anywhere. A field, not a method, so the limiter's per-request
+   * checks ("does anyone wait on this key?", "wake the key") cost nothing in the common case.
    */
-  get empty(): boolean {
-    return this.lines.size === 0;
-  }
+  empty = true;
 
   constructor(
     private readonly gate: Gate<P>,
@@ -87,7 +85,10 @@ export class WaitLine<P> {
     }
     if (waiting > 0 && maxWaitMs <= 0) return Promise.reject(timeoutError(key, maxWaitMs));
     const line: Line<P> = existing ?? { waiters: [], busy: false, timer: undefined, hasTimer: false };
-    if (!existing) this.lines.set(key, line);
+    if (!existing) {
+      this.lines.set(key, line);
+      this.empty = false;
+    }
 
     return new Promise<P>((resolve, reject) => {
       let deadlineTimer: unknown;
@@ -148,7 +149,10 @@ export class WaitLine<P> {
   private dropIfIdle(key: string, line: Line<P>): void {
     if (line.waiters.length > 0 || line.busy) return;
     this.clearTimer(line);
-    if (this.lines.get(key) === line) this.lines.delete(key);
+    if (this.lines.get(key) === line) {
+      this.lines.delete(key);
+      this.empty = this.lines.size === 0;
+    }
   }
 
   private clearTimer(line: Line<P>): void {
