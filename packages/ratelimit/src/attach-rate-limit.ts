@@ -165,7 +165,10 @@ function createHandlers(resolved: ResolvedRateLimitOptions) {
     return entry.key;
   }
 
-  /** Pauses the key for as long as the answer asks. Called for answers that may ask: a 429, or rate-limit headers. */
+  /**
+   * Pauses the key for as long as the answer asks. Its callers check first that learning is on and that the
+   * answer may ask (a 429, or rate-limit headers), written out at each: every answer passes there.
+   */
   function learn(
     config: AxiosRequestConfig | undefined,
     key: string | undefined,

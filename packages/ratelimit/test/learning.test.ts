@@ -151,6 +151,11 @@ describe('attachRateLimit: learning from responses', () => {
     expect((await secondRequestSentAt({ status: 429, headers: { 'Retry-After': '2' } }, { learn: false })).at).toBe(0);
   });
 
+  it('learn: false ignores a spent budget on a successful answer too (the other way an answer comes back)', async () => {
+    const spent = { 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '5' };
+    expect((await secondRequestSentAt({ status: 200, headers: spent }, { learn: false })).at).toBe(0);
+  });
+
   it('pauses only the key that was told to wait', async () => {
     const { api, sentAt } = setup({ status: 429, headers: { 'Retry-After': '10' } });
     await api.get('/first').catch(() => undefined);
