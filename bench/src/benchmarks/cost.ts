@@ -231,9 +231,13 @@ export const cpuBenchmark: Benchmark = {
     const full = summary.find((row) => row.group === 'ours')!;
     const calibration = summary.find((row) => row.group === 'calibration')!;
     const codeCalibration = summary.find((row) => row.group === 'calibration-code')!;
-    // The median of the round-by-round differences from bare axios, so the pairing survives the machine's noise.
+    // µs beyond bare axios, read off each round's paired ratio (the median over that process's batch pairs) times
+    // bare's µs in the same process, then the median over rounds. A difference of the two per-process medians
+    // would mix two separate medians, each moved by whatever else ran on the machine in its own batches; the
+    // ratio pairs every batch with the bare batch beside it, so the machine's moment cancels batch by batch.
     const difference = (row: (typeof summary)[number]) =>
-      spread(samples.get(`${row.name}|POST`)!.map((value, round) => value - paired(row.name, 'POST')[round])).median;
+      spread(ratios.get(`${row.name}|POST`)!.map((ratio, round) => (ratio - 1) * paired(row.name, 'POST')[round]))
+        .median;
     const extra = (row: (typeof summary)[number]) => {
       const value = difference(row);
       return `${value < 0 ? '-' : '+'}${fixed(Math.abs(value), 1)}`;
@@ -337,7 +341,9 @@ export const cpuBenchmark: Benchmark = {
         `\`process.cpuUsage()\` also counts, finish first). A process's ratio is the median, over its batches, of the ` +
         `configuration's CPU over the bare batch beside it, and its µs per request the median over its batches; the ` +
         `median (min-max) over ${rounds} round${rounds > 1 ? 's' : ''} is shown (bare axios's row: the median over each ` +
-        `round's processes). The configurations' order rotates from round to round. "All four layers" is ` +
+        `round's processes). The µs a configuration adds to bare axios, in the notes, are its ratio less one times ` +
+        `bare's µs in the same process, the median over rounds. The configurations' order rotates from round to ` +
+        `round. "All four layers" is ` +
         '`attachResilience` with retry, idempotency, an in-memory rate limiter at 1,000,000 per second (never reached) ' +
         'and a dead-letter queue with a file sink (nothing fails, so nothing is written); a second row swaps the default ' +
         'sliding-log limiter for the token bucket.',
