@@ -42,34 +42,10 @@ interface Registry {
   requestLayers: Layer[];
   /** The layers with a response step, in stage order. */
   responseLayers: Layer[];
-  /** The synchronous request interceptor's id, then the asynchronous one's (see `installInterceptors`). */
-  requestIds: [number, number];
+  requestId: number;
   responseId: number;
   clock: Clock;
-  /** Where axios keeps the instance's request interceptors, to see whether ours runs first. */
-  requestInterceptors: { handlers?: Array<{ fulfilled?: unknown } | null> };
-  /** The two request interceptors' fulfilled handlers, as they appear in `handlers`. */
-  synchronousStep: (config: InternalAxiosRequestConfig) => InternalAxiosRequestConfig;
-  asynchronousStep: (
-    config: InternalAxiosRequestConfig,
-  ) => InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig>;
-  /**
-   * Whether this instance's axios hands an error thrown while it dispatches a request (a transformRequest that
-   * throws, a signal aborted before sending) to the response interceptors when every request interceptor is
-   * synchronous. Before 1.19 axios returns that error past them, where retry and the dead-letter queue would
-   * never see it; so until a probe of the instance's own axios says yes, requests take the asynchronous path.
-   */
-  synchronousDispatchSafe: boolean;
-  /** The config whose steps the synchronous interceptor has just run, for the asynchronous one to stand aside. */
-  ranSynchronously: InternalAxiosRequestConfig | undefined;
-  /** What the steps run early gave for a request that the asynchronous interceptor carries on. */
-  earlyOutcomes: WeakMap<InternalAxiosRequestConfig, EarlyOutcome>;
 }
-
-/** A request's steps, run early: the config (or a promise of it) they gave, or the error one threw. */
-type EarlyOutcome =
-  | { failed: false; result: InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> }
-  | { failed: true; error: unknown };
 
 const registries = new WeakMap<AxiosInstance, Registry>();
 
@@ -84,14 +60,27 @@ function byResponseStage(a: Layer, b: Layer): number {
 /**
  * Adds a layer to the instance's one ordered chain. axios runs request interceptors last-registered-first
  * and response interceptors first-registered-first, so layers that each called `interceptors.use` would
- * run in an order that depends on attach order. Instead core installs one set of interceptors per instance
- * (see `installInterceptors`) and runs the registered layers by stage.
+ * run in an order that depends on attach order. Instead core installs a single request and a single
+ * response interceptor per instance and runs the registered layers by stage.
  */
 export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Clock = systemClock): Attachment {
   let registry = registries.get(instance);
   if (!registry) {
-    registry = installInterceptors(instance, clock);
-    registries.set(instance, registry);
+    const created: Registry = {
+      layers: [],
+      requestLayers: [],
+      responseLayers: [],
+      requestId: -1,
+      responseId: -1,
+      clock,
+    };
+    created.requestId = instance.interceptors.request.use((config) => runRequest(created, config));
+    created.responseId = instance.interceptors.response.use(
+      (response) => runFulfilled(created, response),
+      (error) => chainFrom(created.responseLayers, Promise.reject(error), 0),
+    );
+    registries.set(instance, created);
+    registry = created;
   }
   const owner = registry;
   owner.layers.push(layer);
@@ -105,140 +94,12 @@ export function registerLayer(instance: AxiosInstance, layer: Layer, clock: Cloc
       if (index >= 0) owner.layers.splice(index, 1);
       rebuildOrder(owner);
       if (owner.layers.length === 0 && registries.get(instance) === owner) {
-        for (const id of owner.requestIds) instance.interceptors.request.eject(id);
+        instance.interceptors.request.eject(owner.requestId);
         instance.interceptors.response.eject(owner.responseId);
         registries.delete(instance);
       }
     },
   };
-}
-
-/**
- * Installs core's interceptors on an instance: one response interceptor, and a pair of request interceptors of
- * which axios runs exactly one per request.
- *
- * axios can send a request in the same tick as the call when every request interceptor it runs is marked
- * synchronous; one asynchronous interceptor puts the whole chain on promises, two more hops per request (about
- * a µs of CPU on a stub adapter, most of what core's dispatch costs). Whether our steps answer synchronously is
- * known only once they have run (a rate-limit token may have to be awaited), and axios chooses the path before
- * running any interceptor, when it asks each one's `runWhen`. So the synchronous interceptor's `runWhen` runs
- * the steps there, which is the same as running them in the chain only when ours is the interceptor axios
- * would run first (see `runsFirst`): then, if they answered with the config itself, that interceptor passes it
- * on synchronously; otherwise (a step waited, threw, or gave a new config) the asynchronous one carries what
- * they gave into the promise chain, so errors reach the response steps exactly as before. In any other case the
- * asynchronous interceptor runs the steps itself, in the chain, as it always has.
- */
-function installInterceptors(instance: AxiosInstance, clock: Clock): Registry {
-  const registry: Registry = {
-    layers: [],
-    requestLayers: [],
-    responseLayers: [],
-    requestIds: [-1, -1],
-    responseId: -1,
-    clock,
-    requestInterceptors: instance.interceptors.request as Registry['requestInterceptors'],
-    synchronousStep: (config) => config,
-    asynchronousStep: (config) => {
-      const early = registry.earlyOutcomes.get(config);
-      if (early === undefined) return runRequest(registry, config);
-      registry.earlyOutcomes.delete(config);
-      if (early.failed) throw early.error;
-      return early.result;
-    },
-    synchronousDispatchSafe: false,
-    ranSynchronously: undefined,
-    earlyOutcomes: new WeakMap(),
-  };
-  // axios asks both `runWhen`s in registration order, in one synchronous pass: the synchronous one first.
-  registry.requestIds[0] = instance.interceptors.request.use(registry.synchronousStep, undefined, {
-    synchronous: true,
-    runWhen: (config) => runEarly(registry, config),
-  });
-  registry.requestIds[1] = instance.interceptors.request.use(registry.asynchronousStep, undefined, {
-    runWhen: (config) => {
-      const tookIt = registry.ranSynchronously === config;
-      registry.ranSynchronously = undefined;
-      return !tookIt;
-    },
-  });
-  registry.responseId = instance.interceptors.response.use(
-    (response) => runFulfilled(registry, response),
-    (error) => chainFrom(registry.responseLayers, Promise.reject(error), 0),
-  );
-  probeSynchronousDispatch(instance, registry);
-  return registry;
-}
-
-/** The synchronous interceptor's `runWhen`: runs the steps now when that is the same as running them first. */
-function runEarly(registry: Registry, config: InternalAxiosRequestConfig): boolean {
-  if (!registry.synchronousDispatchSafe || !runsFirst(registry, config)) return false;
-  let early: EarlyOutcome;
-  try {
-    const result = runRequest(registry, config);
-    if (result === config) {
-      registry.ranSynchronously = config;
-      return true;
-    }
-    early = { failed: false, result };
-  } catch (error) {
-    early = { failed: true, error };
-  }
-  registry.earlyOutcomes.set(config, early);
-  return false;
-}
-
-/**
- * Whether ours is the request interceptor axios runs first, with no other's `runWhen` asked after ours: then
- * running our steps while axios asks ours changes nothing anyone can see. axios runs request interceptors
- * last-registered-first unless `transitional.legacyInterceptorReqResOrdering` is false (1.14 on): in that
- * order ours must be the last registered; in registration order, the only one.
- */
-function runsFirst(registry: Registry, config: InternalAxiosRequestConfig): boolean {
-  const handlers = registry.requestInterceptors.handlers;
-  if (!Array.isArray(handlers)) return false;
-  const lastRegisteredFirst =
-    (config.transitional as { legacyInterceptorReqResOrdering?: boolean } | undefined)
-      ?.legacyInterceptorReqResOrdering !== false;
-  let ours = false;
-  for (let index = handlers.length - 1; index >= 0; index--) {
-    const handler = handlers[index];
-    if (handler == null) continue;
-    if (handler.fulfilled !== registry.synchronousStep && handler.fulfilled !== registry.asynchronousStep) {
-      return false;
-    }
-    if (lastRegisteredFirst) return true;
-    ours = true;
-  }
-  return ours;
-}
-
-/**
- * Finds out, on a throwaway instance made by this instance's own axios (`create`), whether an error thrown while
- * dispatching reaches the response interceptors on the synchronous path. The answer comes a microtask later;
- * until then, and if the instance cannot make another, every request takes the asynchronous path.
- */
-function probeSynchronousDispatch(instance: AxiosInstance, registry: Registry): void {
-  const create = (instance as { create?: unknown }).create;
-  if (typeof create !== 'function') return;
-  const marker = new Error('axios-resilience: probing how axios dispatches');
-  try {
-    const probe = (create as (config: object) => AxiosInstance).call(instance, {
-      adapter: () => Promise.reject(marker),
-      transformRequest: [
-        () => {
-          throw marker;
-        },
-      ],
-    });
-    probe.interceptors.request.use((config) => config, undefined, { synchronous: true });
-    probe.interceptors.response.use(undefined, (error) => {
-      if (error === marker) registry.synchronousDispatchSafe = true;
-      return Promise.reject(error);
-    });
-    probe.request({ method: 'post', url: '/', data: '' }).catch(() => undefined);
-  } catch {
-    // An axios that cannot make the probe keeps the asynchronous path, which is always correct.
-  }
 }
 
 /** A layer's place in an attempt's whole journey: request side first, then response side. */

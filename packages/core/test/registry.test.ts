@@ -2,13 +2,6 @@ import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axio
 import { attachedLayers, getResilience, registerLayer, REQUEST_STAGE, RESPONSE_STAGE } from '@axios-resilience/core';
 import { stubAdapter } from '@axios-resilience/testkit';
 
-/** An object JSON cannot write: axios's default transformRequest throws on it. */
-function circular(): object {
-  const value: { self?: object } = {};
-  value.self = value;
-  return value;
-}
-
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
   return items.flatMap((item, index) =>
@@ -100,177 +93,19 @@ describe('the ordered registry', () => {
     expect(seen).toEqual(['fulfilled:299']);
   });
 
-  it('installs one set of interceptors per instance and removes it with the last layer', () => {
+  it('installs one interceptor pair per instance and removes it with the last layer', () => {
     const instance = axios.create();
-    const count = (manager: unknown) => (manager as { handlers: unknown[] }).handlers.filter(Boolean).length;
-    const counts = () => [count(instance.interceptors.request), count(instance.interceptors.response)];
+    const count = () =>
+      (instance.interceptors.request as unknown as { handlers: unknown[] }).handlers.filter(Boolean).length;
     const first = registerLayer(instance, { name: 'a', requestStage: 1 });
     const second = registerLayer(instance, { name: 'b', requestStage: 2 });
-    // Two request interceptors, of which axios runs one per request (the synchronous path or the promise chain).
-    expect(counts()).toEqual([2, 1]);
+    expect(count()).toBe(1);
     expect(attachedLayers(instance)).toEqual(['a', 'b']);
     first.eject();
-    expect(counts()).toEqual([2, 1]);
+    expect(count()).toBe(1);
     second.eject();
-    expect(counts()).toEqual([0, 0]);
+    expect(count()).toBe(0);
     expect(attachedLayers(instance)).toEqual([]);
-  });
-
-  describe('the synchronous path', () => {
-    /** Lets core's probe of the instance's axios answer (it settles within a few microtasks of the attach). */
-    const probed = () => new Promise((resolve) => setImmediate(resolve));
-
-    it('sends in the same tick as the call when every step answers at once, as bare axios does', async () => {
-      const adapter = stubAdapter(() => ({ status: 200 }));
-      const instance = axios.create({ adapter });
-      registerLayer(instance, {
-        name: 'header',
-        requestStage: 1,
-        request: (config) => {
-          config.headers.set('X-Layer', 'ran');
-          return config;
-        },
-      });
-      await probed();
-      const response = instance.post('/', { amount: 1 });
-      expect(adapter.calls).toHaveLength(1);
-      expect(adapter.calls[0].headers.get('X-Layer')).toBe('ran');
-      expect(getResilience(adapter.calls[0]).attempt).toBe(1);
-      await expect(response).resolves.toMatchObject({ status: 200 });
-    });
-
-    it('passes an error a step throws to the response steps, with nothing sent', async () => {
-      const adapter = stubAdapter(() => ({ status: 200 }));
-      const instance = axios.create({ adapter });
-      const refused = new Error('this key was used for another request');
-      const seen: unknown[] = [];
-      registerLayer(instance, {
-        name: 'refuse',
-        requestStage: 1,
-        request: () => {
-          throw refused;
-        },
-        responseStage: 1,
-        onResponseError: (error) => {
-          seen.push(error);
-          throw error;
-        },
-      });
-      await probed();
-      let outcome: Promise<unknown> | undefined;
-      expect(() => (outcome = instance.post('/', { amount: 1 }))).not.toThrow();
-      await expect(outcome).rejects.toBe(refused);
-      expect(seen).toEqual([refused]);
-      expect(adapter.calls).toHaveLength(0);
-    });
-
-    it.each([
-      ['a transformRequest that throws', { transformRequest: [() => JSON.stringify(circular())] }],
-      ['a signal aborted before the call', { signal: AbortSignal.abort() }],
-    ])('passes an error axios throws while dispatching (%s) to the response steps', async (_label, options) => {
-      const adapter = stubAdapter(() => ({ status: 200 }));
-      const instance = axios.create({ adapter });
-      const seen: unknown[] = [];
-      registerLayer(instance, {
-        name: 'watch',
-        requestStage: 1,
-        request: (config) => config,
-        responseStage: 1,
-        onResponseError: (error) => {
-          seen.push(error);
-          throw error;
-        },
-      });
-      await probed();
-      await expect(instance.post('/', { amount: 1 }, options)).rejects.toBeDefined();
-      expect(seen).toHaveLength(1);
-      expect(adapter.calls).toHaveLength(0);
-    });
-
-    it('carries a step that waits, and a new config a step returns, into the promise chain', async () => {
-      const adapter = stubAdapter(() => ({ status: 200 }));
-      const instance = axios.create({ adapter });
-      let waits = true;
-      registerLayer(instance, {
-        name: 'sometimes waits',
-        requestStage: 1,
-        request: (config) =>
-          waits
-            ? new Promise((resolve) => setTimeout(() => resolve({ ...config, timeout: 1_111 }), 1))
-            : ({ ...config, timeout: 2_222 } as InternalAxiosRequestConfig),
-      });
-      await probed();
-      const waited = instance.post('/', { amount: 1 });
-      expect(adapter.calls).toHaveLength(0);
-      await waited;
-      waits = false;
-      await instance.post('/', { amount: 2 });
-      expect(adapter.calls.map((config) => config.timeout)).toEqual([1_111, 2_222]);
-      expect(adapter.calls.map((config) => JSON.parse(config.data as string))).toEqual([{ amount: 1 }, { amount: 2 }]);
-    });
-
-    it.each([
-      ['registered after ours, axios running the last registered first', true, 'after'],
-      ['registered before ours, axios running them in registration order', false, 'before'],
-    ])(
-      'runs the steps after an interceptor of the caller that axios runs first (%s)',
-      async (_label, lastRegisteredFirst, when) => {
-        const adapter = stubAdapter(() => ({ status: 200 }));
-        const instance = axios.create({
-          adapter,
-          transitional: { legacyInterceptorReqResOrdering: lastRegisteredFirst } as never,
-        });
-        const callers = () =>
-          instance.interceptors.request.use(
-            (config) => {
-              config.headers.set('X-Caller', 'set');
-              return config;
-            },
-            undefined,
-            { synchronous: true },
-          );
-        if (when === 'before') callers();
-        const seenByStep: unknown[] = [];
-        registerLayer(instance, {
-          name: 'reads the header',
-          requestStage: 1,
-          request: (config) => {
-            seenByStep.push(config.headers.get('X-Caller'));
-            return config;
-          },
-        });
-        if (when === 'after') callers();
-        await probed();
-        await instance.post('/', { amount: 1 });
-        expect(seenByStep).toEqual(['set']);
-      },
-    );
-
-    it("asks the caller's runWhen before the steps have run, as the promise chain does", async () => {
-      const adapter = stubAdapter(() => ({ status: 200 }));
-      const instance = axios.create({ adapter });
-      const seenByRunWhen: unknown[] = [];
-      registerLayer(instance, {
-        name: 'header',
-        requestStage: 1,
-        request: (config) => {
-          config.headers.set('X-Layer', 'ran');
-          return config;
-        },
-      });
-      // Registered after ours, so axios asks its runWhen after ours and runs it before ours.
-      instance.interceptors.request.use((config) => config, undefined, {
-        synchronous: true,
-        runWhen: (config) => {
-          seenByRunWhen.push(config.headers.get('X-Layer') ?? 'none');
-          return true;
-        },
-      });
-      await probed();
-      await instance.post('/', { amount: 1 });
-      expect(seenByRunWhen).toEqual(['none']);
-      expect(adapter.calls[0].headers.get('X-Layer')).toBe('ran');
-    });
   });
 
   describe('a request step that waits', () => {
