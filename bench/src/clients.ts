@@ -18,6 +18,7 @@ import { attachRateLimit, memoryLimiter } from '@axios-resilience/ratelimit';
 import { attachDeadLetter, fileSink } from '@axios-resilience/dlq';
 import { chargeBody } from './payloads';
 import { collectGarbage } from './gc';
+import { median } from './stats';
 
 /**
  * What the calibration configuration burns per request, in µs of CPU: about what 1a measures for the four
@@ -32,6 +33,16 @@ export const CALIBRATION_MICROSECONDS = 4;
  */
 export function calibrationReadsTrue(extraMicroseconds: number): boolean {
   return Math.abs(extraMicroseconds - CALIBRATION_MICROSECONDS) <= CALIBRATION_MICROSECONDS / 2;
+}
+
+/**
+ * The µs a configuration adds to bare axios in 1a, one value per round: its ratio to bare (the median over that
+ * process's batch pairs) less one, times bare's µs in the same process; then the median over rounds. Not a
+ * difference of the two per-process medians: each of those is moved by whatever else ran during its own
+ * batches, while the ratio pairs every batch with the bare batch beside it, so the machine's moment cancels.
+ */
+export function extraMicroseconds(ratios: readonly number[], bareMicroseconds: readonly number[]): number {
+  return median(ratios.map((ratio, round) => (ratio - 1) * bareMicroseconds[round]));
 }
 
 /** Spins for `microseconds`: the calibration's stand-in for a layer's work, CPU and nothing else (one small loop). */

@@ -9,7 +9,13 @@ import { articleDelay, axiosRetryExponentialDelay, simulateHerd, type HerdPolicy
 import { ServerHost } from '../src/servers/server-host';
 import type { BenchmarkResult } from '../src/benchmark';
 import { startChild } from '../src/child-process';
-import { CALIBRATION_MICROSECONDS, calibrationReadsTrue, CODE_CALIBRATION_FUNCTIONS, costConfig } from '../src/clients';
+import {
+  CALIBRATION_MICROSECONDS,
+  calibrationReadsTrue,
+  CODE_CALIBRATION_FUNCTIONS,
+  costConfig,
+  extraMicroseconds,
+} from '../src/clients';
 import type { ThroughputProbeRequest, ThroughputProbeResult } from '../src/clients/cost-probe-options';
 
 describe('statistics', () => {
@@ -67,6 +73,13 @@ describe("1a's calibration check", () => {
     // A run on a disturbed machine read +0.0 µs: the 4 µs drowned in the noise.
     expect(calibrationReadsTrue(0)).toBe(false);
     expect(calibrationReadsTrue(CALIBRATION_MICROSECONDS * 2.5)).toBe(false);
+  });
+
+  it("reads a configuration's extra µs off its paired ratios, not off a difference of medians", () => {
+    // Three processes: bare took 30, 60 and 45 µs, and the configuration read 1.1x, 1.2x and 1.1x of it.
+    expect(extraMicroseconds([1.1, 1.2, 1.1], [30, 60, 45])).toBeCloseTo(4.5);
+    // Bare's µs differ a lot between processes; each ratio is scaled by bare's µs from its own process.
+    expect(extraMicroseconds([1.1, 1.5, 1.02], [60, 10, 100])).toBeCloseTo(5);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   CODE_CALIBRATION_FUNCTIONS,
   COST_CONFIGS,
   cpuOfBatch,
+  extraMicroseconds,
   immediateAdapter,
   sendRequest,
   UNREACHED_LIMIT,
@@ -231,13 +232,8 @@ export const cpuBenchmark: Benchmark = {
     const full = summary.find((row) => row.group === 'ours')!;
     const calibration = summary.find((row) => row.group === 'calibration')!;
     const codeCalibration = summary.find((row) => row.group === 'calibration-code')!;
-    // µs beyond bare axios, read off each round's paired ratio (the median over that process's batch pairs) times
-    // bare's µs in the same process, then the median over rounds. A difference of the two per-process medians
-    // would mix two separate medians, each moved by whatever else ran on the machine in its own batches; the
-    // ratio pairs every batch with the bare batch beside it, so the machine's moment cancels batch by batch.
     const difference = (row: (typeof summary)[number]) =>
-      spread(ratios.get(`${row.name}|POST`)!.map((ratio, round) => (ratio - 1) * paired(row.name, 'POST')[round]))
-        .median;
+      extraMicroseconds(ratios.get(`${row.name}|POST`)!, paired(row.name, 'POST'));
     const extra = (row: (typeof summary)[number]) => {
       const value = difference(row);
       return `${value < 0 ? '-' : '+'}${fixed(Math.abs(value), 1)}`;
